@@ -1,0 +1,84 @@
+"""Reading request bodies and answering errors the same way for HTML, htmx and JSON clients."""
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import JsonResponse, QueryDict
+
+
+@dataclass
+class BadRequest(Exception):
+    """The request body is unusable as a whole or in one field."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+def is_json_request(request) -> bool:
+    """Whether the client speaks JSON (sent a JSON body or asked for JSON back)."""
+    if request.content_type == "application/json":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict:
+    error = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"error": error}
+
+
+def json_error(status: int, code: str, message: str, field: str | None = None, **headers):
+    response = JsonResponse(error_body(code, message, field), status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _jsonable_scalar(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError
+    return str(value)
+
+
+def read_payload(request, *, list_fields: tuple[str, ...] = ()) -> QueryDict:
+    """Return the body's fields as a QueryDict, whether it came as a form or as JSON.
+
+    JSON values must be strings (or integers); the names in list_fields may also hold a
+    list of them. Anything else is refused naming the field at fault.
+    """
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"null")
+        except RequestDataTooBig:
+            raise BadRequest("too_large", "The request body is too large.") from None
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("invalid_json", "The body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise BadRequest("invalid_json", "The body must be a JSON object.")
+        payload = QueryDict(mutable=True)
+        for name, value in data.items():
+            if value is None:
+                continue
+            try:
+                if isinstance(value, list) and name in list_fields:
+                    payload.setlist(name, [_jsonable_scalar(item) for item in value])
+                else:
+                    payload[name] = _jsonable_scalar(value)
+            except TypeError:
+                kind = "a list of strings" if name in list_fields else "a string"
+                raise BadRequest("invalid", f"“{name}” must be {kind}.", name) from None
+        return payload
+    try:
+        return request.POST.copy()
+    except RequestDataTooBig:
+        raise BadRequest("too_large", "The request body is too large.") from None
+    except TooManyFieldsSent:
+        counts = Counter(name for name, _ in parse_qsl(request.body.decode("latin-1")))
+        field = counts.most_common(1)[0][0] if counts else None
+        raise BadRequest("too_many_fields", "Too many values were sent.", field) from None

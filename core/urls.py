@@ -1,0 +1,10 @@
+from django.urls import path
+
+from core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("health", views.health, name="health"),
+    path("health/ready", views.health_ready, name="health-ready"),
+]

@@ -1,0 +1,190 @@
+"""Input checks for creating polls and voting, shared by the HTML, htmx and JSON paths."""
+
+import zoneinfo
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from polls.models import Poll
+
+MIN_OPTIONS = 2
+MAX_OPTIONS = 20
+OPTION_MAX_LENGTH = 200
+COMMENT_MAX_LENGTH = 1000
+
+
+def reject_unencodable(value: str) -> None:
+    """Refuse text that cannot be stored as UTF-8 (lone surrogates from JSON escapes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Contains characters that are not valid text.") from None
+
+
+def reject_control_characters(value: str) -> None:
+    if any(ord(char) < 32 and char not in "\t\n\r" for char in value):
+        raise ValidationError("Contains control characters.")
+
+
+TEXT_VALIDATORS = [reject_unencodable, reject_control_characters]
+
+
+class OptionsWidget(forms.Widget):
+    """Reads a repeated field: several `options` values, from a form or a JSON list."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data
+
+
+class OptionsField(forms.Field):
+    widget = OptionsWidget
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return []
+        values = value if isinstance(value, list) else [value]
+        return [str(item).strip() for item in values if str(item).strip()]
+
+    def validate(self, value):
+        if len(value) < MIN_OPTIONS:
+            raise ValidationError(f"Give at least {MIN_OPTIONS} options.", code="too_few")
+        if len(value) > MAX_OPTIONS:
+            raise ValidationError(f"Give at most {MAX_OPTIONS} options.", code="too_many")
+        seen = set()
+        for text in value:
+            for validator in TEXT_VALIDATORS:
+                validator(text)
+            if len(text) > OPTION_MAX_LENGTH:
+                raise ValidationError(
+                    f"Each option can be at most {OPTION_MAX_LENGTH} characters.", code="too_long"
+                )
+            folded = text.casefold()
+            if folded in seen:
+                raise ValidationError(f"“{text}” is listed twice.", code="duplicate")
+            seen.add(folded)
+
+
+def _choice_field(choices, initial, label):
+    return forms.ChoiceField(
+        choices=choices, initial=initial, required=False, label=label, widget=forms.RadioSelect
+    )
+
+
+class PollCreateForm(forms.Form):
+    question = forms.CharField(max_length=500, validators=TEXT_VALIDATORS)
+    description = forms.CharField(
+        max_length=2000,
+        required=False,
+        validators=TEXT_VALIDATORS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    options = OptionsField()
+    choice_type = _choice_field(Poll.ChoiceType.choices, Poll.ChoiceType.SINGLE, "Answers")
+    results_visibility = _choice_field(
+        Poll.ResultsVisibility.choices, Poll.ResultsVisibility.ALWAYS, "Show results"
+    )
+    comments = _choice_field(
+        [("allowed", "Voters may add a comment"), ("off", "No comments")], "allowed", "Comments"
+    )
+    protection = _choice_field(Poll.Protection.choices, Poll.Protection.TOKEN, "Duplicate votes")
+    visibility = _choice_field(
+        [("listed", "Listed: public and searchable"), ("unlisted", "Unlisted: link only")],
+        "listed",
+        "Who can find it",
+    )
+    closes_at = forms.DateTimeField(
+        required=False,
+        label="Closes at (optional)",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    settings_field_names = ("choice_type", "results_visibility", "comments", "protection", "visibility")
+
+    def settings_fields(self):
+        return [self[name] for name in self.settings_field_names]
+
+    def _clean_choice(self, name):
+        return self.cleaned_data.get(name) or self.fields[name].initial
+
+    def clean_choice_type(self):
+        return self._clean_choice("choice_type")
+
+    def clean_results_visibility(self):
+        return self._clean_choice("results_visibility")
+
+    def clean_comments(self):
+        return self._clean_choice("comments")
+
+    def clean_protection(self):
+        return self._clean_choice("protection")
+
+    def clean_visibility(self):
+        return self._clean_choice("visibility")
+
+    def clean_timezone(self):
+        name = self.cleaned_data.get("timezone") or "UTC"
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("Unknown time zone.") from None
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        closes_at = cleaned.get("closes_at")
+        if closes_at is not None and "timezone" in cleaned:
+            # The close time is entered as wall-clock time in the creator's zone.
+            local = closes_at.replace(tzinfo=None) if isinstance(closes_at, datetime) else closes_at
+            closes_at = timezone.make_aware(local, zoneinfo.ZoneInfo(cleaned["timezone"]))
+            if closes_at <= timezone.now():
+                self.add_error("closes_at", "Pick a close time in the future.")
+            else:
+                cleaned["closes_at"] = closes_at
+        return cleaned
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "question": data["question"],
+            "description": data["description"],
+            "options": data["options"],
+            "choice_type": data["choice_type"],
+            "results_visibility": data["results_visibility"],
+            "allow_comments": data["comments"] == "allowed",
+            "protection": data["protection"],
+            "listed": data["visibility"] == "listed",
+            "closes_at": data["closes_at"],
+            "timezone_name": data["timezone"],
+        }
+
+
+class VoteForm(forms.Form):
+    option = forms.TypedMultipleChoiceField(coerce=int, error_messages={"required": "Pick an option."})
+    comment = forms.CharField(
+        max_length=COMMENT_MAX_LENGTH,
+        required=False,
+        validators=TEXT_VALIDATORS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    idempotency_key = forms.CharField(max_length=128, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, poll: Poll, options=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.poll = poll
+        options = options if options is not None else poll.options.all()
+        self.fields["option"].choices = [(option.id, option.text) for option in options]
+        if not poll.allow_comments:
+            del self.fields["comment"]
+
+    def clean_option(self):
+        chosen = self.cleaned_data["option"]
+        if not self.poll.is_multiple and len(chosen) > 1:
+            raise ValidationError("This poll takes one answer.")
+        return sorted(set(chosen))

@@ -1,0 +1,176 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+# Ballot counts live in sharded counter rows: a vote bumps one random shard in its own
+# transaction, so concurrent votes rarely wait on the same row and a tally is a small sum.
+TALLY_SHARDS = 16
+CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+CODE_LENGTH = 10
+
+
+def new_poll_code() -> str:
+    """Return a short random code (about 49 bits), the only identifier a poll shows."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class Poll(models.Model):
+    class ChoiceType(models.TextChoices):
+        SINGLE = "single", "One answer"
+        MULTIPLE = "multiple", "Several answers"
+
+    class ResultsVisibility(models.TextChoices):
+        ALWAYS = "always", "Always"
+        AFTER_VOTE = "after_vote", "After voting"
+        AFTER_CLOSE = "after_close", "After the poll closes"
+
+    class Protection(models.TextChoices):
+        TOKEN = "token", "One vote per browser"
+        TOKEN_IP = "token_ip", "One vote per browser and per network address"
+        ACCOUNT = "account", "Signed-in users only, one vote each"
+
+    code = models.CharField(max_length=16, unique=True, default=new_poll_code, editable=False)
+    question = models.CharField(max_length=500)
+    description = models.TextField(max_length=2000, blank=True)
+    choice_type = models.CharField(
+        max_length=10, choices=ChoiceType.choices, default=ChoiceType.SINGLE
+    )
+    results_visibility = models.CharField(
+        max_length=12, choices=ResultsVisibility.choices, default=ResultsVisibility.ALWAYS
+    )
+    allow_comments = models.BooleanField(default=True)
+    protection = models.CharField(max_length=10, choices=Protection.choices, default=Protection.TOKEN)
+    listed = models.BooleanField(default=True, help_text="Public and searchable.")
+    closes_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    question_edited = models.BooleanField(default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="polls",
+    )
+    creator_key = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the browser that created it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["listed", "-created_at"], name="poll_listed_recent")]
+
+    def __str__(self):
+        return self.question
+
+    def get_absolute_url(self):
+        return reverse("polls:detail", kwargs={"code": self.code})
+
+    @property
+    def is_multiple(self) -> bool:
+        return self.choice_type == self.ChoiceType.MULTIPLE
+
+    def is_closed(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.closed_at is not None or (self.closes_at is not None and self.closes_at <= now)
+
+
+class Option(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    text = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "position"], name="option_unique_position"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class Ballot(models.Model):
+    """One voter's vote on one poll; its choices say which options it picked."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
+    voter_key = models.CharField(max_length=80, help_text="Keyed hash of the browser or account.")
+    ip_key = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the address.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    comment = models.TextField(max_length=1000, blank=True)
+    comment_removed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter_key"], name="ballot_one_per_voter"),
+            models.UniqueConstraint(
+                fields=["poll", "ip_key"],
+                condition=~Q(ip_key=""),
+                name="ballot_one_per_address",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["poll", "-created_at"],
+                condition=~Q(comment=""),
+                name="ballot_comments_recent",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Ballot {self.pk} on {self.poll_id}"
+
+
+class BallotChoice(models.Model):
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="choices")
+    option = models.ForeignKey(Option, on_delete=models.CASCADE, related_name="choices")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "option"], name="choice_once_per_ballot"),
+        ]
+
+
+class TallyShard(models.Model):
+    """A slice of a poll's counts: ballots (option is null) or votes for one option."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="tally_shards")
+    option = models.ForeignKey(
+        Option, null=True, blank=True, on_delete=models.CASCADE, related_name="tally_shards"
+    )
+    shard = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["poll", "shard"],
+                condition=Q(option__isnull=True),
+                name="tally_shard_unique_ballots",
+            ),
+            models.UniqueConstraint(
+                fields=["option", "shard"],
+                condition=Q(option__isnull=False),
+                name="tally_shard_unique_votes",
+            ),
+        ]
+
+
+class IdempotentVote(models.Model):
+    """The first answer given to a vote sent with an Idempotency-Key, replayed on retries."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="Keyed hash of poll, voter and key.")
+    outcome = models.CharField(max_length=20)
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.key

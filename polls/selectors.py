@@ -1,0 +1,113 @@
+"""Reads: tallies, results as users see them, what a voter chose, lists of polls."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, Sum
+
+from polls.models import Ballot, Option, Poll, TallyShard
+
+
+@dataclass(frozen=True)
+class OptionTally:
+    id: int
+    text: str
+    votes: int
+    percentage: float
+
+
+@dataclass(frozen=True)
+class Tally:
+    total_votes: int
+    options: list[OptionTally]
+
+    @property
+    def leading_votes(self) -> int:
+        return max((option.votes for option in self.options), default=0)
+
+
+def percentage(votes: int, ballots: int) -> float:
+    return round(votes * 100 / ballots, 1) if ballots else 0.0
+
+
+def poll_tally(*, poll: Poll, options: list[Option] | None = None) -> Tally:
+    """Sum the poll's counter shards: a few hundred rows at most, however many votes."""
+    options = options if options is not None else list(poll.options.all())
+    sums = dict(
+        TallyShard.objects.filter(poll=poll)
+        .values_list("option_id")
+        .annotate(total=Sum("count"))
+        .values_list("option_id", "total")
+    )
+    ballots = sums.get(None) or 0
+    return Tally(
+        total_votes=ballots,
+        options=[
+            OptionTally(
+                id=option.id,
+                text=option.text,
+                votes=sums.get(option.id) or 0,
+                percentage=percentage(sums.get(option.id) or 0, ballots),
+            )
+            for option in options
+        ],
+    )
+
+
+def voter_choices(*, poll: Poll, voter_key: str) -> list[int] | None:
+    """Return the option ids this voter chose, or None if they have not voted."""
+    ballot = Ballot.objects.filter(poll=poll, voter_key=voter_key).first()
+    if ballot is None:
+        return None
+    return sorted(ballot.choices.values_list("option_id", flat=True))
+
+
+def results_visible(*, poll: Poll, has_voted: bool, is_owner: bool) -> bool:
+    if is_owner or poll.results_visibility == Poll.ResultsVisibility.ALWAYS:
+        return True
+    if poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
+        return has_voted or poll.is_closed()
+    return poll.is_closed()
+
+
+def results_json(*, poll: Poll, tally: Tally, visible: bool) -> dict:
+    """The results document of the public API."""
+    return {
+        "code": poll.code,
+        "question": poll.question,
+        "total_votes": tally.total_votes,
+        "closed": poll.is_closed(),
+        "results_visible": visible,
+        "options": [
+            {
+                "id": option.id,
+                "text": option.text,
+                "votes": option.votes if visible else None,
+                "percentage": option.percentage if visible else None,
+            }
+            for option in tally.options
+        ],
+    }
+
+
+def recent_comments(*, poll: Poll, limit: int = 20) -> list[Ballot]:
+    return list(
+        Ballot.objects.filter(poll=poll, comment_removed=False)
+        .exclude(comment="")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def recent_public_polls(*, limit: int = 10) -> list[Poll]:
+    return list(Poll.objects.filter(listed=True).order_by("-created_at")[:limit])
+
+
+def poll_keyword_search(*, query: str, limit: int = 20) -> list[Poll]:
+    """Find listed polls whose question, description or options contain the words."""
+    polls = Poll.objects.filter(listed=True)
+    for word in query.split()[:8]:
+        polls = polls.filter(
+            Q(question__icontains=word)
+            | Q(description__icontains=word)
+            | Q(options__text__icontains=word)
+        )
+    return list(polls.distinct().order_by("-created_at")[:limit])

@@ -1,0 +1,205 @@
+"""Writes: creating polls, casting votes, closing polls. Every write is atomic."""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.security import keyed_hash
+from polls.models import TALLY_SHARDS, Ballot, BallotChoice, IdempotentVote, Option, Poll, TallyShard
+from polls.selectors import Tally, poll_tally, voter_choices
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who is voting: a browser token, maybe a signed-in user, and the client address."""
+
+    token: str
+    ip: str
+    user_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        if self.user_id is not None:
+            return f"u:{self.user_id}"
+        return "t:" + keyed_hash(self.token, purpose="voter")
+
+    @property
+    def ip_key(self) -> str:
+        return keyed_hash(self.ip, purpose="ip")
+
+
+class VoteResult(StrEnum):
+    ACCEPTED = "accepted"
+    ALREADY_VOTED = "already_voted"
+    CLOSED = "closed"
+    LOGIN_REQUIRED = "login_required"
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    result: VoteResult
+    poll: Poll
+    tally: Tally
+    your_vote: list[int] | None
+    replayed_body: dict | None = None
+
+
+def poll_create(
+    *,
+    question: str,
+    options: list[str],
+    description: str = "",
+    choice_type: str = Poll.ChoiceType.SINGLE,
+    results_visibility: str = Poll.ResultsVisibility.ALWAYS,
+    allow_comments: bool = True,
+    protection: str = Poll.Protection.TOKEN,
+    listed: bool = True,
+    closes_at: datetime | None = None,
+    timezone_name: str = "UTC",
+    owner=None,
+    creator_token: str = "",
+) -> Poll:
+    """Create a poll with its options and empty tally shards."""
+    with transaction.atomic():
+        poll = Poll.objects.create(
+            question=question,
+            description=description,
+            choice_type=choice_type,
+            results_visibility=results_visibility,
+            allow_comments=allow_comments,
+            protection=protection,
+            listed=listed,
+            closes_at=closes_at,
+            timezone=timezone_name,
+            owner=owner,
+            creator_key=keyed_hash(creator_token, purpose="creator") if creator_token else "",
+        )
+        created = Option.objects.bulk_create(
+            Option(poll=poll, text=text, position=position) for position, text in enumerate(options)
+        )
+        if created[0].pk is None:  # backends that cannot return ids from a bulk insert
+            created = list(poll.options.all())
+        TallyShard.objects.bulk_create(
+            TallyShard(poll=poll, option=option, shard=shard)
+            for option in [None, *created]
+            for shard in range(TALLY_SHARDS)
+        )
+    return poll
+
+
+def _lock_poll_against_close(poll: Poll) -> None:
+    """Re-read the poll's close state, holding off a concurrent close until this commits.
+
+    FOR SHARE lets votes proceed side by side while a close (an UPDATE) waits for them, so
+    every vote accepted before a close is in the final tally and none is accepted after it.
+    SQLite's immediate transactions already serialise every writer.
+    """
+    query = "SELECT closed_at, closes_at FROM polls_poll WHERE id = %s"
+    if connection.vendor == "postgresql":
+        query += " FOR SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(query, [poll.pk])
+        poll.closed_at, poll.closes_at = cursor.fetchone()
+
+
+def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: str) -> bool:
+    """Insert the ballot and bump one random shard; False if this voter already voted."""
+    try:
+        with transaction.atomic():
+            ballot = Ballot.objects.create(
+                poll=poll,
+                voter_key=voter.key,
+                ip_key=voter.ip_key if poll.protection == Poll.Protection.TOKEN_IP else "",
+                user_id=voter.user_id,
+                comment=comment,
+            )
+    except IntegrityError:
+        return False
+    BallotChoice.objects.bulk_create(
+        BallotChoice(ballot=ballot, option_id=option_id) for option_id in option_ids
+    )
+    TallyShard.objects.filter(
+        Q(option__isnull=True) | Q(option_id__in=option_ids),
+        poll=poll,
+        shard=random.randrange(TALLY_SHARDS),
+    ).update(count=F("count") + 1)
+    return True
+
+
+def vote_cast(
+    *,
+    poll: Poll,
+    voter: Voter,
+    option_ids: list[int],
+    comment: str = "",
+    idempotency_key: str = "",
+    response_body=None,
+) -> VoteOutcome:
+    """Record a vote exactly once; the database's unique constraints decide duplicates.
+
+    With an idempotency key the first outcome is stored, in the same transaction, as the
+    body response_body(outcome) builds, and a retry gets that body back with no second vote.
+    """
+    with transaction.atomic():
+        record = None
+        if idempotency_key:
+            record_key = keyed_hash(f"{poll.pk}:{voter.key}:{idempotency_key}", purpose="idem")
+            try:
+                with transaction.atomic():
+                    record = IdempotentVote.objects.create(key=record_key, outcome="", body={})
+            except IntegrityError:
+                first = IdempotentVote.objects.get(key=record_key)
+                return VoteOutcome(
+                    result=VoteResult(first.outcome),
+                    poll=poll,
+                    tally=poll_tally(poll=poll),
+                    your_vote=voter_choices(poll=poll, voter_key=voter.key),
+                    replayed_body=first.body,
+                )
+
+        _lock_poll_against_close(poll)
+        if poll.protection == Poll.Protection.ACCOUNT and voter.user_id is None:
+            result = VoteResult.LOGIN_REQUIRED
+        elif poll.is_closed():
+            result = VoteResult.CLOSED
+        elif _record_ballot(poll=poll, voter=voter, option_ids=option_ids, comment=comment):
+            result = VoteResult.ACCEPTED
+        else:
+            result = VoteResult.ALREADY_VOTED
+
+        outcome = VoteOutcome(
+            result=result,
+            poll=poll,
+            tally=poll_tally(poll=poll),
+            your_vote=(
+                sorted(option_ids)
+                if result == VoteResult.ACCEPTED
+                else voter_choices(poll=poll, voter_key=voter.key)
+            ),
+        )
+        if record is not None:
+            record.outcome = result
+            record.body = response_body(outcome) if response_body else {}
+            record.save(update_fields=["outcome", "body"])
+    return outcome
+
+
+def poll_close(*, poll: Poll) -> bool:
+    """Close the poll now; waits for votes in flight, which all count. False if already closed."""
+    with transaction.atomic():
+        closed = Poll.objects.filter(pk=poll.pk, closed_at__isnull=True).update(
+            closed_at=timezone.now()
+        )
+    poll.refresh_from_db(fields=["closed_at"])
+    return bool(closed)
+
+
+def poll_reopen(*, poll: Poll) -> None:
+    """Reopen a closed poll; a past close time is cleared so it stays open."""
+    Poll.objects.filter(pk=poll.pk).update(closed_at=None, closes_at=None)
+    poll.refresh_from_db(fields=["closed_at", "closes_at"])

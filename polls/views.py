@@ -1,0 +1,283 @@
+"""Poll pages and actions. Each answers htmx with a fragment, a plain form with a redirect
+or a page, and a JSON client with JSON, as the public API describes."""
+
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from core.http import BadRequest, error_body, is_json_request, json_error, read_payload
+from core.ratelimit import RateLimited, ratelimit_hit
+from core.security import client_ip, keyed_hash
+from polls import selectors, services
+from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
+from polls.models import Poll
+from polls.qr import qr_code_svg
+from polls.services import VoteResult
+
+VOTE_MESSAGES = {
+    VoteResult.ACCEPTED: "Your vote is in.",
+    VoteResult.ALREADY_VOTED: "You already voted on this poll.",
+    VoteResult.CLOSED: "This poll is closed.",
+    VoteResult.LOGIN_REQUIRED: "Sign in to vote on this poll.",
+}
+VOTE_STATUS = {
+    VoteResult.ALREADY_VOTED: 409,
+    VoteResult.CLOSED: 409,
+    VoteResult.LOGIN_REQUIRED: 403,
+}
+DEFAULT_OPTION_FIELDS = 3
+
+
+def see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def voter_for(request) -> services.Voter:
+    user = request.user
+    return services.Voter(
+        token=request.voter_token,
+        ip=client_ip(request),
+        user_id=user.pk if user.is_authenticated else None,
+    )
+
+
+def is_owner(request, poll: Poll) -> bool:
+    if poll.owner_id is not None:
+        return request.user.is_authenticated and request.user.pk == poll.owner_id
+    return bool(poll.creator_key) and poll.creator_key == keyed_hash(
+        request.voter_token, purpose="creator"
+    )
+
+
+def rate_limited(request, error: RateLimited, template_context=None):
+    message = f"Too many requests. Try again in {error.retry_after} seconds."
+    if is_json_request(request):
+        return json_error(429, "rate_limited", message, Retry_After=str(error.retry_after))
+    response = render(request, "core/error_fragment.html", {"message": message}, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def poll_context(request, poll: Poll, *, your_vote=None, voted_lookup=True, message="") -> dict:
+    """Everything the poll page and its fragments need to render for this browser."""
+    options = list(poll.options.all())
+    voter = voter_for(request)
+    if your_vote is None and voted_lookup:
+        your_vote = selectors.voter_choices(poll=poll, voter_key=voter.key)
+    owner = is_owner(request, poll)
+    tally = selectors.poll_tally(poll=poll, options=options)
+    visible = selectors.results_visible(poll=poll, has_voted=your_vote is not None, is_owner=owner)
+    chosen = set(your_vote or [])
+    return {
+        "poll": poll,
+        "options": options,
+        "tally": tally,
+        "results_visible": visible,
+        "your_vote": your_vote,
+        "your_vote_texts": [option.text for option in options if option.id in chosen],
+        "is_owner": owner,
+        "closed": poll.is_closed(),
+        "vote_form": VoteForm(poll=poll, options=options),
+        "message": message,
+    }
+
+
+# Home and creating polls
+
+
+def home_context(request, form=None, option_values=None) -> dict:
+    if option_values is None:
+        option_values = form.data.getlist("options") if form is not None and form.data else []
+    option_values = option_values + [""] * (DEFAULT_OPTION_FIELDS - len(option_values))
+    return {
+        "form": form or PollCreateForm(),
+        "option_values": option_values[:MAX_OPTIONS],
+        "max_options": MAX_OPTIONS,
+        "recent_polls": selectors.recent_public_polls(),
+    }
+
+
+@require_GET
+def home(request):
+    return render(request, "polls/home.html", home_context(request))
+
+
+@require_GET
+def option_field(request):
+    """One more option input for the create form (the "Add option" button)."""
+    try:
+        number = max(1, min(int(request.GET.get("n", "1")), 20))
+    except ValueError:
+        number = 1
+    return render(request, "polls/home.html#option-input", {"number": number, "value": ""})
+
+
+@require_POST
+def create(request):
+    json_client = is_json_request(request)
+    try:
+        ratelimit_hit(scope="create-ip", ident=client_ip(request))
+        payload = read_payload(request, list_fields=("options",))
+    except RateLimited as error:
+        return rate_limited(request, error)
+    except BadRequest as error:
+        if json_client:
+            return json_error(400, error.code, error.message, error.field)
+        return render(
+            request,
+            "polls/home.html#create-form" if request.htmx else "polls/home.html",
+            {**home_context(request), "body_error": error.message},
+            status=400,
+        )
+
+    form = PollCreateForm(payload)
+    if not json_client and "add_option" in payload:
+        # Without JavaScript, "Add option" posts the form back for one more empty field.
+        unbound = PollCreateForm(initial={name: payload.get(name) for name in form.fields})
+        values = [*payload.getlist("options"), ""]
+        return render(request, "polls/home.html", home_context(request, unbound, values))
+    if not form.is_valid():
+        if json_client:
+            field, errors = next(iter(form.errors.items()))
+            return json_error(400, "invalid", errors[0], field)
+        template = "polls/home.html#create-form" if request.htmx else "polls/home.html"
+        return render(request, template, home_context(request, form), status=400)
+
+    poll = services.poll_create(
+        **form.service_arguments(),
+        owner=request.user if request.user.is_authenticated else None,
+        creator_token=request.voter_token,
+    )
+    share_url = reverse("polls:share", kwargs={"code": poll.code})
+    if json_client:
+        return JsonResponse(
+            {"code": poll.code, "url": poll.get_absolute_url(), "share_url": share_url},
+            status=201,
+        )
+    if request.htmx:
+        return HttpResponseClientRedirect(share_url)
+    return see_other(share_url)
+
+
+# A poll's pages
+
+
+@require_GET
+def detail(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    context = poll_context(request, poll)
+    if request.GET.get("voted") and context["your_vote"] is not None:
+        context["message"] = VOTE_MESSAGES[VoteResult.ACCEPTED]
+        context["vote_result"] = VoteResult.ACCEPTED.value
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "polls/poll_detail.html#tally", context)
+    context["comments"] = selectors.recent_comments(poll=poll)
+    return render(request, "polls/poll_detail.html", context)
+
+
+@require_GET
+def share(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    poll_url = request.build_absolute_uri(poll.get_absolute_url())
+    return render(
+        request,
+        "polls/share.html",
+        {"poll": poll, "poll_url": poll_url, "is_owner": is_owner(request, poll)},
+    )
+
+
+@require_GET
+def results(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    context = poll_context(request, poll)
+    body = selectors.results_json(
+        poll=poll, tally=context["tally"], visible=context["results_visible"]
+    )
+    return JsonResponse(body)
+
+
+def vote_body(outcome: services.VoteOutcome, visible: bool) -> dict:
+    """The JSON a vote answers with; stored for Idempotency-Key replays."""
+    results_doc = selectors.results_json(poll=outcome.poll, tally=outcome.tally, visible=visible)
+    if outcome.result == VoteResult.ACCEPTED:
+        return {**results_doc, "your_vote": outcome.your_vote}
+    body = error_body(outcome.result.value, VOTE_MESSAGES[outcome.result])
+    body["results"] = results_doc
+    return body
+
+
+@require_POST
+def vote(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    json_client = is_json_request(request)
+    voter = voter_for(request)
+    options = list(poll.options.all())
+    try:
+        ratelimit_hit(scope="vote-ip", ident=voter.ip)
+        ratelimit_hit(scope="vote-voter", ident=voter.key)
+        payload = read_payload(request, list_fields=("option",))
+        form = VoteForm(payload, poll=poll, options=options)
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.items()))
+            raise BadRequest("invalid", errors[0], field)
+    except RateLimited as error:
+        return rate_limited(request, error)
+    except BadRequest as error:
+        if json_client:
+            return json_error(400, error.code, error.message, error.field)
+        context = poll_context(request, poll)
+        context["vote_error"] = error
+        template = "polls/poll_detail.html#vote-panel" if request.htmx else "polls/poll_detail.html"
+        return render(request, template, context, status=400)
+
+    owner = is_owner(request, poll)
+
+    def response_body(outcome):
+        has_voted = outcome.your_vote is not None
+        visible = selectors.results_visible(poll=poll, has_voted=has_voted, is_owner=owner)
+        return vote_body(outcome, visible)
+
+    outcome = services.vote_cast(
+        poll=poll,
+        voter=voter,
+        option_ids=form.cleaned_data["option"],
+        comment=form.cleaned_data.get("comment", ""),
+        idempotency_key=request.headers.get("Idempotency-Key")
+        or form.cleaned_data.get("idempotency_key", ""),
+        response_body=response_body,
+    )
+    status = VOTE_STATUS.get(outcome.result, 201 if json_client else 200)
+    if json_client:
+        return JsonResponse(outcome.replayed_body or response_body(outcome), status=status)
+    if outcome.result == VoteResult.ACCEPTED and not request.htmx:
+        return see_other(poll.get_absolute_url() + "?voted=1")
+    context = poll_context(
+        request, poll, your_vote=outcome.your_vote, message=VOTE_MESSAGES[outcome.result]
+    )
+    context["vote_result"] = outcome.result.value
+    if request.htmx:
+        return render(request, "polls/poll_detail.html#vote-panel", context, status=status)
+    return render(request, "polls/poll_detail.html", context, status=status)
+
+
+@require_GET
+def qr_svg(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    poll_url = request.build_absolute_uri(poll.get_absolute_url())
+    response = HttpResponse(qr_code_svg(poll_url), content_type="image/svg+xml")
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
+
+
+@require_GET
+def search(request):
+    query = request.GET.get("q", "").strip()[:200]
+    polls = selectors.poll_keyword_search(query=query) if query else []
+    template = "polls/search.html#results" if request.htmx else "polls/search.html"
+    return render(request, template, {"query": query, "polls": polls})
+
