@@ -105,7 +105,13 @@ class PollCreateForm(forms.Form):
     )
     timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    settings_field_names = ("choice_type", "results_visibility", "comments", "protection", "visibility")
+    settings_field_names = (
+        "choice_type",
+        "results_visibility",
+        "comments",
+        "protection",
+        "visibility",
+    )
 
     def settings_fields(self):
         return [self[name] for name in self.settings_field_names]
@@ -166,7 +172,9 @@ class PollCreateForm(forms.Form):
 
 
 class VoteForm(forms.Form):
-    option = forms.TypedMultipleChoiceField(coerce=int, error_messages={"required": "Pick an option."})
+    option = forms.TypedMultipleChoiceField(
+        coerce=int, error_messages={"required": "Pick an option."}
+    )
     comment = forms.CharField(
         max_length=COMMENT_MAX_LENGTH,
         required=False,

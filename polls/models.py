@@ -43,7 +43,9 @@ class Poll(models.Model):
         max_length=12, choices=ResultsVisibility.choices, default=ResultsVisibility.ALWAYS
     )
     allow_comments = models.BooleanField(default=True)
-    protection = models.CharField(max_length=10, choices=Protection.choices, default=Protection.TOKEN)
+    protection = models.CharField(
+        max_length=10, choices=Protection.choices, default=Protection.TOKEN
+    )
     listed = models.BooleanField(default=True, help_text="Public and searchable.")
     closes_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
@@ -56,7 +58,9 @@ class Poll(models.Model):
         on_delete=models.CASCADE,
         related_name="polls",
     )
-    creator_key = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the browser that created it.")
+    creator_key = models.CharField(
+        max_length=64, blank=True, help_text="Keyed hash of the browser that created it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,6 +142,9 @@ class BallotChoice(models.Model):
             models.UniqueConstraint(fields=["ballot", "option"], name="choice_once_per_ballot"),
         ]
 
+    def __str__(self):
+        return f"Ballot {self.ballot_id} chose option {self.option_id}"
+
 
 class TallyShard(models.Model):
     """A slice of a poll's counts: ballots (option is null) or votes for one option."""
@@ -163,11 +170,16 @@ class TallyShard(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"Shard {self.shard} of poll {self.poll_id}: {self.count}"
+
 
 class IdempotentVote(models.Model):
     """The first answer given to a vote sent with an Idempotency-Key, replayed on retries."""
 
-    key = models.CharField(max_length=64, unique=True, help_text="Keyed hash of poll, voter and key.")
+    key = models.CharField(
+        max_length=64, unique=True, help_text="Keyed hash of poll, voter and key."
+    )
     outcome = models.CharField(max_length=20)
     body = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)

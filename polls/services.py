@@ -10,7 +10,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.security import keyed_hash
-from polls.models import TALLY_SHARDS, Ballot, BallotChoice, IdempotentVote, Option, Poll, TallyShard
+from polls.models import (
+    TALLY_SHARDS,
+    Ballot,
+    BallotChoice,
+    IdempotentVote,
+    Option,
+    Poll,
+    TallyShard,
+)
 from polls.selectors import Tally, poll_tally, voter_choices
 
 

@@ -280,4 +280,3 @@ def search(request):
     polls = selectors.poll_keyword_search(query=query) if query else []
     template = "polls/search.html#results" if request.htmx else "polls/search.html"
     return render(request, template, {"query": query, "polls": polls})
-

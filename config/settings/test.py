@@ -1,15 +1,17 @@
 """Settings for the test suite: the same wiring as production, fast hashing, limits on."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES
+from .base import BASE_DIR, DATABASES, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A named test database, so that a server started by a test finds the same data.
+# TEST_DATABASE_NAME lets two test runs share one machine.
+_test_name = env("TEST_DATABASE_NAME", default="tally_test")
 if "sqlite" in DATABASES["default"]["ENGINE"]:
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".{_test_name}.sqlite3")}
 else:
-    DATABASES["default"]["TEST"] = {"NAME": "tally_test"}
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,49 @@
+"""Fixtures shared by the whole suite."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+from tests.polls.factories import PollFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters live in the cache; every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def client():
+    """A browser-like client: CSRF checks on, as for real users."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def voter(client):
+    """A client that has opened the home page: it holds a voter token and a CSRF cookie."""
+    client.get("/")
+    client.csrf_token = client.cookies["csrftoken"].value
+    return client
+
+
+@pytest.fixture
+def other_voter():
+    other = Client(enforce_csrf_checks=True)
+    other.get("/")
+    other.csrf_token = other.cookies["csrftoken"].value
+    return other
+
+
+@pytest.fixture
+def poll(db):
+    return PollFactory()
+
+
+@pytest.fixture
+def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.fail("This test needs PostgreSQL: run it with DATABASE_URL set.")
