@@ -1,3 +1,5 @@
 """WebSocket routes of every app."""
 
-websocket_urlpatterns = []
+from polls.routing import websocket_urlpatterns as poll_routes
+
+websocket_urlpatterns = [*poll_routes]

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.security import keyed_hash
+from polls import live
 from polls.models import (
     TALLY_SHARDS,
     Ballot,
@@ -194,7 +195,15 @@ def vote_cast(
             record.outcome = result
             record.body = response_body(outcome) if response_body else {}
             record.save(update_fields=["outcome", "body"])
+        if result == VoteResult.ACCEPTED:
+            transaction.on_commit(lambda: _announce_vote(poll, voter), robust=True)
     return outcome
+
+
+def _announce_vote(poll: Poll, voter: Voter) -> None:
+    live.announce_tally_soon(poll.pk)
+    if poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
+        live.announce_voted(poll_id=poll.pk, voter_key=voter.key)
 
 
 def poll_close(*, poll: Poll) -> bool:
@@ -203,11 +212,14 @@ def poll_close(*, poll: Poll) -> bool:
         closed = Poll.objects.filter(pk=poll.pk, closed_at__isnull=True).update(
             closed_at=timezone.now()
         )
+        transaction.on_commit(lambda: live.announce_tally_soon(poll.pk), robust=True)
     poll.refresh_from_db(fields=["closed_at"])
     return bool(closed)
 
 
 def poll_reopen(*, poll: Poll) -> None:
     """Reopen a closed poll; a past close time is cleared so it stays open."""
-    Poll.objects.filter(pk=poll.pk).update(closed_at=None, closes_at=None)
+    with transaction.atomic():
+        Poll.objects.filter(pk=poll.pk).update(closed_at=None, closes_at=None)
+        transaction.on_commit(lambda: live.announce_tally_soon(poll.pk), robust=True)
     poll.refresh_from_db(fields=["closed_at", "closes_at"])

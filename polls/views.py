@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.http import BadRequest, error_body, is_json_request, json_error, read_payload
 from core.ratelimit import RateLimited, ratelimit_hit
 from core.security import client_ip, keyed_hash
-from polls import selectors, services
+from polls import live, selectors, services
 from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
 from polls.models import Poll
 from polls.qr import qr_code_svg
@@ -70,6 +70,7 @@ def poll_context(request, poll: Poll, *, your_vote=None, voted_lookup=True, mess
     if your_vote is None and voted_lookup:
         your_vote = selectors.voter_choices(poll=poll, voter_key=voter.key)
     owner = is_owner(request, poll)
+    version = live.tally_version()
     tally = selectors.poll_tally(poll=poll, options=options)
     visible = selectors.results_visible(poll=poll, has_voted=your_vote is not None, is_owner=owner)
     chosen = set(your_vote or [])
@@ -84,6 +85,8 @@ def poll_context(request, poll: Poll, *, your_vote=None, voted_lookup=True, mess
         "closed": poll.is_closed(),
         "vote_form": VoteForm(poll=poll, options=options),
         "message": message,
+        "version": version,
+        "viewers": live.viewer_count(poll.pk),
     }
 
 

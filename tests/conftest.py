@@ -2,10 +2,28 @@
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from tests.polls.factories import PollFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_database_pools(django_db_setup, django_db_blocker):
+    """Release pooled connections (worker threads may hold some) before the database is dropped."""
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            database = connections[alias]
+            if database.vendor != "postgresql":
+                continue
+            database.close_pool()
+            with database._nodb_cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [database.settings_dict["NAME"]],
+                )
 
 
 @pytest.fixture(autouse=True)

@@ -118,9 +118,11 @@ if REDIS_URL:
             "KEY_PREFIX": "tally",
         }
     }
+    # The pub/sub layer publishes a group message once and each process fans it out to its
+    # own sockets, so a push costs one Redis command however many tabs watch.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

@@ -1,0 +1,93 @@
+"""The live tally socket of a poll page: a snapshot on connect, then coalesced pushes."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from core.security import is_valid_voter_token, keyed_hash
+from polls import live, selectors
+from polls.models import Poll
+from polls.services import Voter
+
+
+class PollTallyConsumer(AsyncWebsocketConsumer):
+    """Relays a poll's tally fragment; which variant a socket gets follows its visibility."""
+
+    poll_id: int | None = None
+    sees_results = False
+    voter_group_name: str | None = None
+
+    async def connect(self):
+        poll = await database_sync_to_async(self.load_poll)()
+        if poll is None:
+            await self.close()  # before accept: the handshake is refused
+            return
+        self.poll_id = poll.pk
+        self.group_name = live.poll_group(poll.pk)
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        if self.voter_group_name:
+            await self.channel_layer.group_add(self.voter_group_name, self.channel_name)
+        await self.accept()
+        await live.viewer_joined(poll.pk)
+        await self.send_snapshot()
+        await live.announce_tally(poll.pk)  # everyone else sees the new viewer count
+
+    async def disconnect(self, code):
+        if self.poll_id is None:
+            return
+        await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        if self.voter_group_name:
+            await self.channel_layer.group_discard(self.voter_group_name, self.channel_name)
+        await live.viewer_left(self.poll_id)
+        await live.announce_tally(self.poll_id)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """The socket is push-only; anything a client sends is ignored."""
+
+    async def poll_tally(self, event):
+        await self.send(
+            text_data=event["visible"] if self.sees_results or event["public"] else event["hidden"]
+        )
+
+    async def voter_voted(self, event):
+        self.sees_results = True
+        await self.send_snapshot()
+
+    def load_poll(self) -> Poll | None:
+        """Find the poll and decide whether this browser may see its numbers."""
+        code = self.scope["url_route"]["kwargs"]["code"]
+        poll = Poll.objects.filter(code=code).first()
+        if poll is None:
+            return None
+        user = self.scope.get("user")
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        token = self.scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME, "")
+        voter = Voter(token=token if is_valid_voter_token(token) else "", ip="", user_id=user_id)
+        has_voted = (user_id is not None or voter.token) and selectors.voter_choices(
+            poll=poll, voter_key=voter.key
+        ) is not None
+        is_owner = (user_id is not None and user_id == poll.owner_id) or (
+            bool(voter.token)
+            and poll.owner_id is None
+            and poll.creator_key == keyed_hash(voter.token, purpose="creator")
+        )
+        self.sees_results = selectors.results_visible(
+            poll=poll, has_voted=bool(has_voted), is_owner=is_owner
+        )
+        if not self.sees_results and poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
+            self.voter_group_name = live.voter_group(poll.pk, voter.key)
+        return poll
+
+    async def send_snapshot(self):
+        html = await database_sync_to_async(self.render_snapshot)()
+        if html is not None:
+            await self.send(text_data=html)
+
+    def render_snapshot(self) -> str | None:
+        poll = Poll.objects.filter(pk=self.poll_id).first()
+        if poll is None:
+            return None
+        visible = self.sees_results or selectors.results_visible(
+            poll=poll, has_voted=False, is_owner=False
+        )
+        return live.render_tally(poll=poll, visible=visible)

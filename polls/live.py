@@ -1,0 +1,185 @@
+"""Live tallies: coalesced pushes of the tally fragment to every open page of a poll.
+
+A vote marks its poll dirty. Each server process runs one coalescer on its event loop; it
+pushes a dirty poll at most once per PUSH_INTERVAL window, and the window's slot is claimed
+in the shared cache, so all processes together send at most ~10 pushes a second per poll.
+The state is read after the mark is cleared, so the last vote is always in a later push.
+"""
+
+import asyncio
+import contextvars
+import logging
+import time
+import weakref
+
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.template.loader import render_to_string
+
+from core.security import keyed_hash
+from polls import selectors
+from polls.models import Poll
+
+logger = logging.getLogger(__name__)
+
+PUSH_INTERVAL = 0.1
+TALLY_TEMPLATE = "polls/poll_detail.html#tally"
+
+
+def poll_group(poll_id: int) -> str:
+    return f"poll.{poll_id}"
+
+
+def voter_group(poll_id: int, voter_key: str) -> str:
+    return f"poll.{poll_id}.voter.{keyed_hash(voter_key, purpose='group')[:32]}"
+
+
+def tally_version() -> int:
+    """A version that grows with time: a state read later is never older."""
+    return time.time_ns() // 1000
+
+
+def viewers_key(poll_id: int) -> str:
+    return f"viewers:{poll_id}"
+
+
+def viewer_count(poll_id: int) -> int:
+    return max(0, cache.get(viewers_key(poll_id)) or 0)
+
+
+async def viewer_joined(poll_id: int) -> None:
+    await cache.aadd(viewers_key(poll_id), 0, timeout=None)
+    await cache.aincr(viewers_key(poll_id))
+
+
+async def viewer_left(poll_id: int) -> None:
+    try:
+        if await cache.adecr(viewers_key(poll_id)) < 0:
+            await cache.aset(viewers_key(poll_id), 0, timeout=None)
+    except ValueError:  # the counter was evicted; the next join recreates it
+        pass
+
+
+def render_tally(*, poll: Poll, visible: bool, version: int | None = None, tally=None) -> str:
+    """Render the tally fragment that the page, the htmx poll and the socket all share."""
+    return render_to_string(
+        TALLY_TEMPLATE,
+        {
+            "poll": poll,
+            "tally": tally or selectors.poll_tally(poll=poll),
+            "results_visible": visible,
+            "closed": poll.is_closed(),
+            "version": version or tally_version(),
+            "viewers": viewer_count(poll.pk),
+        },
+    )
+
+
+def tally_event(poll_id: int) -> dict | None:
+    """Read the poll once and render both variants: with and without the numbers."""
+    version = tally_version()
+    poll = Poll.objects.filter(pk=poll_id).first()
+    if poll is None:
+        return None
+    tally = selectors.poll_tally(poll=poll)
+    public = selectors.results_visible(poll=poll, has_voted=False, is_owner=False)
+    visible_html = render_tally(poll=poll, visible=True, version=version, tally=tally)
+    return {
+        "type": "poll.tally",
+        "version": version,
+        "public": public,
+        "visible": visible_html,
+        "hidden": visible_html
+        if public
+        else render_tally(poll=poll, visible=False, version=version, tally=tally),
+    }
+
+
+async def push_tally(poll_id: int) -> None:
+    event = await database_sync_to_async(tally_event, thread_sensitive=False)(poll_id)
+    if event is not None:
+        await get_channel_layer().group_send(poll_group(poll_id), event)
+
+
+class TallyCoalescer:
+    """Pushes each dirty poll at most once per window, always after its latest change."""
+
+    def __init__(self):
+        self.dirty: set[int] = set()
+        self.runner: asyncio.Task | None = None
+
+    def mark(self, poll_id: int) -> None:
+        self.dirty.add(poll_id)
+        if self.runner is None or self.runner.done():
+            self.runner = asyncio.get_running_loop().create_task(self.run())
+
+    async def run(self) -> None:
+        while self.dirty:
+            window = int(time.time() / PUSH_INTERVAL)
+            for poll_id in list(self.dirty):
+                claimed = await sync_to_async(cache.add, thread_sensitive=False)(
+                    f"tally-push:{poll_id}:{window}", 1, timeout=5
+                )
+                if not claimed:
+                    continue  # another process pushed this poll in this window
+                self.dirty.discard(poll_id)
+                try:
+                    await push_tally(poll_id)
+                except Exception:
+                    logger.exception("Could not push the tally of poll %s", poll_id)
+            if self.dirty:
+                await asyncio.sleep(max(0.0, (window + 1) * PUSH_INTERVAL - time.time()) + 0.001)
+
+
+_coalescers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TallyCoalescer]" = (
+    weakref.WeakKeyDictionary()
+)
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_server_loop(application):
+    """Wrap the ASGI application so sync code (views, on-commit hooks) can reach its loop."""
+
+    async def app(scope, receive, send):
+        global _server_loop  # one event loop per server process
+        _server_loop = asyncio.get_running_loop()
+        return await application(scope, receive, send)
+
+    return app
+
+
+async def announce_tally(poll_id: int) -> None:
+    """Mark the poll dirty on this loop's coalescer."""
+    _mark_dirty(poll_id)
+
+
+def _mark_dirty(poll_id: int) -> None:
+    loop = asyncio.get_running_loop()
+    coalescer = _coalescers.get(loop)
+    if coalescer is None:
+        coalescer = _coalescers[loop] = TallyCoalescer()
+    coalescer.mark(poll_id)
+
+
+def announce_tally_soon(poll_id: int) -> None:
+    """From sync code: hand the change to the server's coalescer without waiting for it.
+
+    Outside a server (a worker, a management command) there is no loop to coalesce on,
+    so the new state is pushed straight away.
+    """
+    loop = _server_loop
+    if loop is not None and loop.is_running() and not loop.is_closed():
+        # A fresh context: the caller's (a sync worker thread's) must not leak into the
+        # coalescer, or asgiref would take its executor for one that is busy.
+        loop.call_soon_threadsafe(_mark_dirty, poll_id, context=contextvars.Context())
+    else:
+        async_to_sync(push_tally)(poll_id)
+
+
+def announce_voted(*, poll_id: int, voter_key: str) -> None:
+    """Tell this voter's open pages that they voted, so they may now see the numbers."""
+    async_to_sync(get_channel_layer().group_send)(
+        voter_group(poll_id, voter_key), {"type": "voter.voted"}
+    )

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from polls import consumers
+
+websocket_urlpatterns = [
+    path("ws/poll/<str:code>/", consumers.PollTallyConsumer.as_asgi()),
+]

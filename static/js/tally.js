@@ -1,0 +1,58 @@
+// Live tallies: keep the newest state, animate the bars, fall back to polling offline.
+(function () {
+  "use strict";
+
+  var pendingWidths = null;
+
+  function version(element) {
+    return element && element.dataset ? Number(element.dataset.version || 0) : 0;
+  }
+
+  // A push or a poll answer carries the version of the state it shows; never go back in time.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (target.id !== "tally" || !incoming) return;
+    if (version(incoming) && version(incoming) < version(target)) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    pendingWidths = {};
+    target.querySelectorAll("[data-bar]").forEach(function (bar) {
+      pendingWidths[bar.dataset.bar] = bar.style.width;
+    });
+  });
+
+  // A swapped-in element is new, so CSS transitions would not run: start each bar from its
+  // old width and let the browser animate to the new one.
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!pendingWidths) return;
+    var widths = pendingWidths;
+    pendingWidths = null;
+    document.querySelectorAll("#tally [data-bar]").forEach(function (bar) {
+      var target = bar.style.width;
+      var from = widths[bar.dataset.bar];
+      if (from === undefined || from === target) return;
+      bar.style.width = from;
+      void bar.offsetWidth;
+      bar.style.width = target;
+    });
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "tally" && event.detail.serverResponse) {
+      var holder = document.createElement("div");
+      holder.innerHTML = event.detail.serverResponse;
+      var incoming = holder.querySelector("#tally");
+      if (incoming && version(incoming) < version(target)) event.detail.shouldSwap = false;
+    }
+  });
+
+  document.addEventListener("htmx:wsOpen", function () {
+    document.body.dataset.live = "on";
+  });
+  document.addEventListener("htmx:wsClose", function () {
+    delete document.body.dataset.live;
+  });
+})();
