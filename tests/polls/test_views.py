@@ -2,13 +2,15 @@
 
 import json
 import re
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.models import Sum
 from django.test import Client
+from django.utils import timezone
 
 from polls import services
 from polls.models import Ballot, BallotChoice, IdempotentVote, Poll, TallyShard
@@ -18,6 +20,15 @@ from tests.polls.factories import PollFactory
 pytestmark = pytest.mark.django_db
 
 TRANSPORTS = ["htmx", "form", "json"]
+
+# On SQLite the vote's raw re-read of the close time yields a naive datetime, and comparing it
+# with the aware "now" raises TypeError (a 500 for the voter). Fixed when these start passing.
+SQLITE_NAIVE_CLOSE_TIME = pytest.mark.xfail(
+    connection.vendor == "sqlite",
+    reason="polls.services._lock_poll_against_close reads closes_at naive on SQLite",
+    raises=TypeError,
+    strict=True,
+)
 
 
 def new_voter(**defaults) -> Client:
@@ -192,6 +203,27 @@ def test_vote_on_a_closed_poll_is_refused_with_final_results(transport, voter, o
         assert "final results" in text(response)
         assert "100.0% · 1" in text(response)
     assert Ballot.objects.filter(poll=poll).count() == 1
+
+
+@SQLITE_NAIVE_CLOSE_TIME
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_vote_on_a_poll_with_a_close_time_ahead_is_accepted(transport, voter):
+    """A poll whose close time is still ahead accepts votes."""
+    poll = PollFactory(closes_at=timezone.now() + timedelta(hours=1))
+    response = send(transport, voter, vote_url(poll), {"option": option_ids(poll)["Red"]})
+    assert response.status_code == {"htmx": 200, "form": 303, "json": 201}[transport]
+    assert Ballot.objects.filter(poll=poll).count() == 1
+
+
+@SQLITE_NAIVE_CLOSE_TIME
+def test_vote_after_the_close_time_is_refused(voter):
+    """A vote that arrives after the poll's close time gets 409 "This poll is closed"."""
+    poll = PollFactory(closes_at=timezone.now() + timedelta(hours=1))
+    Poll.objects.filter(pk=poll.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    response = post_json(voter, vote_url(poll), {"option": option_ids(poll)["Red"]})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "closed"
+    assert not Ballot.objects.exists()
 
 
 BAD_VOTES = {
