@@ -1,12 +1,15 @@
 """Reading request bodies and answering errors the same way for HTML, htmx and JSON clients."""
 
 import json
+import re
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse, QueryDict
+from django.http.request import RawPostDataException
 
 
 @dataclass
@@ -54,11 +57,15 @@ def read_payload(request, *, list_fields: tuple[str, ...] = ()) -> QueryDict:
     """
     if request.content_type == "application/json":
         try:
-            data = json.loads(request.body or b"null")
+            # Integers are kept as their digits: ids and text alike are used as strings, and
+            # Python refuses to convert integers of more than 4,300 digits.
+            data = json.loads(request.body or b"null", parse_int=str)
         except RequestDataTooBig:
             raise BadRequest("too_large", "The request body is too large.") from None
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("invalid_json", "The body is not valid JSON.") from None
+        except RecursionError:
+            raise BadRequest("invalid_json", "The body is nested too deeply.") from None
         if not isinstance(data, dict):
             raise BadRequest("invalid_json", "The body must be a JSON object.")
         payload = QueryDict(mutable=True)
@@ -75,10 +82,31 @@ def read_payload(request, *, list_fields: tuple[str, ...] = ()) -> QueryDict:
                 raise BadRequest("invalid", f"“{name}” must be {kind}.", name) from None
         return payload
     try:
+        with suppress(RawPostDataException):  # the CSRF check has parsed the form already
+            # Keep the raw body: a multipart parse consumes the stream, and naming the field
+            # sent too many times needs the body.
+            request.body  # noqa: B018
         return request.POST.copy()
     except RequestDataTooBig:
         raise BadRequest("too_large", "The request body is too large.") from None
     except TooManyFieldsSent:
-        counts = Counter(name for name, _ in parse_qsl(request.body.decode("latin-1")))
+        try:
+            counts = Counter(_field_names(request))
+        except RawPostDataException:
+            counts = Counter()
         field = counts.most_common(1)[0][0] if counts else None
         raise BadRequest("too_many_fields", "Too many values were sent.", field) from None
+
+
+MULTIPART_NAME = re.compile(r'^content-disposition:\s*form-data;\s*name="([^"]*)"', re.I | re.M)
+
+
+def _field_names(request) -> list[str]:
+    """The names of the fields in a form body, repeated as often as they were sent."""
+    body = request.body.decode("latin-1")
+    if request.content_type == "multipart/form-data":
+        return [
+            name.encode("latin-1").decode("utf-8", "replace")
+            for name in MULTIPART_NAME.findall(body)
+        ]
+    return [name for name, _ in parse_qsl(body, keep_blank_values=True)]

@@ -1,7 +1,7 @@
 """Input checks for creating polls and voting, shared by the HTML, htmx and JSON paths."""
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -149,10 +149,15 @@ class PollCreateForm(forms.Form):
             # The close time is entered as wall-clock time in the creator's zone.
             local = closes_at.replace(tzinfo=None) if isinstance(closes_at, datetime) else closes_at
             closes_at = timezone.make_aware(local, zoneinfo.ZoneInfo(cleaned["timezone"]))
-            if closes_at <= timezone.now():
-                self.add_error("closes_at", "Pick a close time in the future.")
+            try:
+                closes_at.astimezone(UTC)  # as the database will store it
+            except OverflowError:  # the last hours of year 9999 west of UTC
+                self.add_error("closes_at", "Pick an earlier close time.")
             else:
-                cleaned["closes_at"] = closes_at
+                if closes_at > timezone.now():
+                    cleaned["closes_at"] = closes_at
+                else:
+                    self.add_error("closes_at", "Pick a close time in the future.")
         return cleaned
 
     def service_arguments(self) -> dict:
