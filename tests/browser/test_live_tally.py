@@ -23,7 +23,8 @@ RECOVER = 30_000  # ms: reconnect back-off after a drop is randomised and grows 
 
 def votes(count: int) -> re.Pattern:
     """The tally's total, e.g. "1 vote" or "3 votes", and not "11 votes"."""
-    return re.compile(rf"(?<!\d){count} votes?\b" if count == 1 else rf"(?<!\d){count} votes\b")
+    noun = "vote" if count == 1 else "votes"
+    return re.compile(rf"(?<!\d){count} {noun}\b")
 
 
 def watching(count: int) -> re.Pattern:
