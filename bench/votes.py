@@ -59,6 +59,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="reuseport: one SO_REUSEPORT socket per process on the same port, the kernel "
         "spreads connections evenly (default); shared: one socket inherited by all",
     )
+    parser.add_argument(
+        "--app",
+        default="config.asgi:application",
+        help="ASGI application daphne serves (config.asgi:application)",
+    )
     parser.add_argument("--database", default="tally_bench", help="database to (re)create")
     parser.add_argument(
         "--admin-dsn",
@@ -199,7 +204,7 @@ def start_servers(args, env, workdir: Path) -> tuple[int, list[Server]]:
                 f"fd:fileno={private.fileno()}",
                 "-v",
                 "1" if args.access_log else "0",
-                "config.asgi:application",
+                args.app,
             ]
             with open(log_path, "wb") as log:
                 process = subprocess.Popen(
@@ -445,7 +450,7 @@ def report(args, figures: dict) -> None:
     print()
     print(
         f"Tally vote benchmark: {args.processes} daphne process(es), {args.listen} socket, "
-        f"{args.connections} connections, {window:.1f} s, {os.cpu_count()} CPUs, "
+        f"{args.connections} connections, {window:.1f} s, {os.cpu_count()} CPUs, {args.app}, "
         f"load before {figures['load_before']}, app {figures['app_version']}"
     )
     print(f"  accepted votes/s         {rate:,.0f}")
@@ -465,10 +470,28 @@ def report(args, figures: dict) -> None:
     print(
         "  CPU during run           "
         + "  ".join(f"daphne{i} {c:.0f}%" for i, c in enumerate(cpu["daphne"]))
-        + f"  wrk {cpu['wrk']:.0f}%  machine {cpu['machine']:.0f}% of {os.cpu_count() * 100}%"
+        + f"  postgres {cpu['postgres']:.0f}%  wrk {cpu['wrk']:.0f}%"
+        + f"  machine {cpu['machine']:.0f}% of {os.cpu_count() * 100}%"
+    )
+    per_vote = figures["cpu_ms_per_accepted_vote"]
+    print(
+        f"  CPU per accepted vote    daphne {per_vote['daphne']:.2f} ms (all processes)  "
+        f"postgres {per_vote['postgres']:.2f} ms"
     )
     target = rate >= 1000 and lat["p99"] < 150_000
     print(f"  target (>=1,000 votes/s at p99 < 150 ms): {'met' if target else 'not met'}")
+
+
+def database_backends(admin_dsn: str, name: str) -> set[int]:
+    """Process ids of the PostgreSQL backends serving the benchmark database (local server)."""
+    try:
+        with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=5) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]
+            ).fetchall()
+    except psycopg.Error:
+        return set()
+    return {row[0] for row in rows}
 
 
 def print_server_warnings(servers: list[Server], limit: int = 5) -> None:
@@ -567,6 +590,10 @@ def main(argv=None) -> int:
         )
         for server in servers:
             server.cpu_start = process_cpu_seconds(server.process.pid)
+        backends_start = {
+            pid: process_cpu_seconds(pid)
+            for pid in database_backends(args.admin_dsn, args.database)
+        }
         profiler = start_profiler(args, servers[0].process.pid, args.duration)
         machine_start, clock_start = machine_cpu_seconds(), time.monotonic()
         children_start = os.times()
@@ -574,6 +601,10 @@ def main(argv=None) -> int:
         children_end = os.times()
         wall = time.monotonic() - clock_start
         machine = (machine_cpu_seconds() - machine_start) / wall * 100
+        backends = database_backends(args.admin_dsn, args.database) | set(backends_start)
+        postgres_cpu = sum(
+            process_cpu_seconds(pid) - backends_start.get(pid, 0.0) for pid in backends
+        )
         daphne_cpu = [
             (process_cpu_seconds(s.process.pid) - s.cpu_start) / wall * 100 for s in servers
         ]
@@ -599,7 +630,20 @@ def main(argv=None) -> int:
             "load_before": load_before,
             "wrk": {k: v for k, v in wrk.items() if k != "wrk_output"},
             "total_votes": total_votes,
-            "cpu_percent": {"daphne": daphne_cpu, "wrk": wrk_cpu * 100, "machine": machine},
+            "cpu_percent": {
+                "daphne": daphne_cpu,
+                "postgres": postgres_cpu / wall * 100,
+                "wrk": wrk_cpu * 100,
+                "machine": machine,
+            },
+            "cpu_ms_per_accepted_vote": {
+                "daphne": sum(daphne_cpu)
+                / 100
+                * wall
+                * 1000
+                / max(1, wrk["statuses"].get("201", 0)),
+                "postgres": postgres_cpu * 1000 / max(1, wrk["statuses"].get("201", 0)),
+            },
         }
         print(wrk["wrk_output"].split("BENCH_RESULT")[0].rstrip())
         report(args, figures)
