@@ -84,8 +84,10 @@ css:
 	npm --prefix theme/static_src ci
 	npm --prefix theme/static_src run build
 
+# e.g. make bench BENCH_ARGS="--processes 2 --duration 20"
+BENCH_ARGS ?=
 bench: setup
-	$(PY) bench/votes.py
+	$(PY) bench/votes.py $(BENCH_ARGS)
 
 # docker-compose.yml requires SECRET_KEY; a placeholder is enough to validate the file.
 compose-check:
