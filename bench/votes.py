@@ -178,8 +178,9 @@ def daphne_command() -> list[str]:
     return [sys.executable, "-m", "daphne"]
 
 
-def start_servers(args, env, workdir: Path) -> tuple[int, list[Server]]:
-    """Start the daphne processes; return the shared port and the servers.
+def start_servers(args, env, workdir: Path, servers: list[Server]) -> int:
+    """Start the daphne processes, appending each to servers at once (so that a failure
+    half-way still stops those already started); return the shared port.
 
     Each process gets the public socket (--fd) and a private one of its own (-e fd:...) used
     only to check that this very process is up and to warm it.
@@ -190,7 +191,6 @@ def start_servers(args, env, workdir: Path) -> tuple[int, list[Server]]:
     public = [first]
     if reuseport:
         public += [listening_socket(port, reuseport=True) for _ in range(args.processes - 1)]
-    servers = []
     try:
         for index in range(args.processes):
             sock = public[index] if reuseport else first
@@ -206,7 +206,7 @@ def start_servers(args, env, workdir: Path) -> tuple[int, list[Server]]:
                 "1" if args.access_log else "0",
                 args.app,
             ]
-            with open(log_path, "wb") as log:
+            with private, open(log_path, "wb") as log:
                 process = subprocess.Popen(
                     command,
                     cwd=PROJECT_DIR,
@@ -216,12 +216,11 @@ def start_servers(args, env, workdir: Path) -> tuple[int, list[Server]]:
                     pass_fds=(sock.fileno(), private.fileno()),
                     start_new_session=True,
                 )
-            servers.append(Server(process, private.getsockname()[1], log_path))
-            private.close()
+                servers.append(Server(process, private.getsockname()[1], log_path))
     finally:
         for sock in public:
             sock.close()
-    return port, servers
+    return port
 
 
 def stop_servers(servers: list[Server], timeout: float = 5.0) -> None:
@@ -553,7 +552,7 @@ def main(argv=None) -> int:
         created_db = True
         migrate(env)
 
-        port, servers = start_servers(args, env, workdir)
+        port = start_servers(args, env, workdir, servers)
         print(
             f"Started {len(servers)} daphne process(es) on 127.0.0.1:{port} "
             f"(pids {', '.join(str(s.process.pid) for s in servers)}); waiting for /health ...",
