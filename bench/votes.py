@@ -541,6 +541,7 @@ def main(argv=None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started in background
     env = server_env(args)
     servers: list[Server] = []
     profiler = None
@@ -655,7 +656,7 @@ def main(argv=None) -> int:
         print("Interrupted; cleaning up.", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish cleaning up first
         if profiler is not None and profiler.poll() is None:
             os.killpg(profiler.pid, signal.SIGTERM)
             try:
@@ -663,10 +664,13 @@ def main(argv=None) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(profiler.pid, signal.SIGKILL)
         stop_servers(servers)
-        for server in servers:
-            if server.process.returncode not in (0, -signal.SIGTERM):
+        for index, server in enumerate(servers):
+            code = server.process.returncode
+            if code == -signal.SIGKILL:
+                print(f"daphne {index} did not stop within 5 s of SIGTERM; killed.")
+            elif code not in (0, -signal.SIGTERM):
                 log = server.log_path.read_text(errors="replace")[-2000:]
-                print(f"daphne exited with {server.process.returncode}:\n{log}", file=sys.stderr)
+                print(f"daphne {index} exited with {code}:\n{log}", file=sys.stderr)
         if created_db and not args.keep_db:
             try:
                 drop_database(args.admin_dsn, args.database)
