@@ -1,11 +1,13 @@
 """The live tally socket of a poll page: a snapshot on connect, then coalesced pushes."""
 
+import asyncio
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from core.security import is_valid_voter_token, keyed_hash
-from polls import live, selectors
+from polls import live, selectors, viewers
 from polls.models import Poll
 from polls.services import Voter
 
@@ -16,6 +18,7 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
     poll_id: int | None = None
     sees_results = False
     voter_group_name: str | None = None
+    heartbeat: asyncio.Task | None = None
 
     async def connect(self):
         poll = await database_sync_to_async(self.load_poll)()
@@ -28,7 +31,8 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         if self.voter_group_name:
             await self.channel_layer.group_add(self.voter_group_name, self.channel_name)
         await self.accept()
-        await live.viewer_joined(poll.pk)
+        await viewers.viewer_seen(poll.pk, self.channel_name)
+        self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
         await self.send_snapshot()
         await live.announce_tally(poll.pk)  # everyone else sees the new viewer count
 
@@ -38,8 +42,21 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(self.group_name, self.channel_name)
         if self.voter_group_name:
             await self.channel_layer.group_discard(self.voter_group_name, self.channel_name)
-        await live.viewer_left(self.poll_id)
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+        await viewers.viewer_left(self.poll_id, self.channel_name)
         await live.announce_tally(self.poll_id)
+
+    async def keep_counted(self, consumer_task: asyncio.Task):
+        """Refresh this socket's viewer entry while the consumer lives.
+
+        A server that kills a consumer (shutdown, close timeout) skips disconnect(); the
+        entry then expires on its own because the refreshing stops with the consumer.
+        """
+        while not consumer_task.done():
+            await asyncio.sleep(viewers.HEARTBEAT_INTERVAL)
+            if not consumer_task.done():
+                await viewers.viewer_seen(self.poll_id, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         """The socket is push-only; anything a client sends is ignored."""

@@ -8,6 +8,7 @@ The state is read after the mark is cleared, so the last vote is always in a lat
 
 import asyncio
 import contextvars
+import functools
 import logging
 import time
 import weakref
@@ -15,12 +16,13 @@ import weakref
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.core.cache import cache
+from django.core.cache import caches
 from django.template.loader import render_to_string
 
 from core.security import keyed_hash
 from polls import selectors
 from polls.models import Poll
+from polls.viewers import viewer_count
 
 logger = logging.getLogger(__name__)
 
@@ -41,25 +43,18 @@ def tally_version() -> int:
     return time.time_ns() // 1000
 
 
-def viewers_key(poll_id: int) -> str:
-    return f"viewers:{poll_id}"
+@functools.cache
+def shared_cache():
+    """One cache client for the process's live work.
+
+    django.core.cache.cache is one client per thread and per async context; a consumer's
+    context would open a Redis connection pool of its own that nothing closes.
+    """
+    return caches.create_connection("default")
 
 
-def viewer_count(poll_id: int) -> int:
-    return max(0, cache.get(viewers_key(poll_id)) or 0)
-
-
-async def viewer_joined(poll_id: int) -> None:
-    await cache.aadd(viewers_key(poll_id), 0, timeout=None)
-    await cache.aincr(viewers_key(poll_id))
-
-
-async def viewer_left(poll_id: int) -> None:
-    try:
-        if await cache.adecr(viewers_key(poll_id)) < 0:
-            await cache.aset(viewers_key(poll_id), 0, timeout=None)
-    except ValueError:  # the counter was evicted; the next join recreates it
-        pass
+def _cache_call(method: str, *args, **kwargs):
+    return sync_to_async(getattr(shared_cache(), method), thread_sensitive=False)(*args, **kwargs)
 
 
 def render_tally(*, poll: Poll, visible: bool, version: int | None = None, tally=None) -> str:
@@ -119,9 +114,7 @@ class TallyCoalescer:
         while self.dirty:
             window = int(time.time() / PUSH_INTERVAL)
             for poll_id in list(self.dirty):
-                claimed = await sync_to_async(cache.add, thread_sensitive=False)(
-                    f"tally-push:{poll_id}:{window}", 1, timeout=5
-                )
+                claimed = await _cache_call("add", f"tally-push:{poll_id}:{window}", 1, timeout=5)
                 if not claimed:
                     continue  # another process pushed this poll in this window
                 self.dirty.discard(poll_id)

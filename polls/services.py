@@ -104,16 +104,24 @@ def poll_create(
 def _lock_poll_against_close(poll: Poll) -> None:
     """Re-read the poll's close state, holding off a concurrent close until this commits.
 
-    FOR SHARE lets votes proceed side by side while a close (an UPDATE) waits for them, so
-    every vote accepted before a close is in the final tally and none is accepted after it.
-    SQLite's immediate transactions already serialise every writer.
+    On PostgreSQL votes share an advisory lock on the poll that a close takes exclusively:
+    votes proceed side by side, a close waits for those in flight, and votes arriving
+    after it queue behind it and then see the poll closed. So every vote accepted before
+    a close is in the final tally and none is accepted after it. SQLite's immediate
+    transactions already serialise every writer.
     """
-    query = "SELECT closed_at, closes_at FROM polls_poll WHERE id = %s"
     if connection.vendor == "postgresql":
-        query += " FOR SHARE"
-    with connection.cursor() as cursor:
-        cursor.execute(query, [poll.pk])
-        poll.closed_at, poll.closes_at = cursor.fetchone()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [poll.pk])
+    poll.closed_at, poll.closes_at = (
+        Poll.objects.filter(pk=poll.pk).values_list("closed_at", "closes_at").get()
+    )
+
+
+def _lock_poll_exclusively(poll: Poll) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [poll.pk])
 
 
 def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: str) -> bool:
@@ -132,12 +140,23 @@ def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: 
     BallotChoice.objects.bulk_create(
         BallotChoice(ballot=ballot, option_id=option_id) for option_id in option_ids
     )
-    TallyShard.objects.filter(
+    _bump_tally(poll=poll, option_ids=option_ids)
+    return True
+
+
+def _bump_tally(*, poll: Poll, option_ids: list[int]) -> None:
+    """Add one ballot and one vote per chosen option to a random shard.
+
+    The rows are locked in id order first: two votes on the same shard would otherwise
+    lock its rows in different orders and deadlock.
+    """
+    shard_rows = TallyShard.objects.filter(
         Q(option__isnull=True) | Q(option_id__in=option_ids),
         poll=poll,
         shard=random.randrange(TALLY_SHARDS),
-    ).update(count=F("count") + 1)
-    return True
+    )
+    locked = shard_rows.order_by("id").select_for_update().values("id")
+    TallyShard.objects.filter(id__in=locked).update(count=F("count") + 1)
 
 
 def vote_cast(
@@ -209,6 +228,7 @@ def _announce_vote(poll: Poll, voter: Voter) -> None:
 def poll_close(*, poll: Poll) -> bool:
     """Close the poll now; waits for votes in flight, which all count. False if already closed."""
     with transaction.atomic():
+        _lock_poll_exclusively(poll)
         closed = Poll.objects.filter(pk=poll.pk, closed_at__isnull=True).update(
             closed_at=timezone.now()
         )
@@ -220,6 +240,7 @@ def poll_close(*, poll: Poll) -> bool:
 def poll_reopen(*, poll: Poll) -> None:
     """Reopen a closed poll; a past close time is cleared so it stays open."""
     with transaction.atomic():
+        _lock_poll_exclusively(poll)
         Poll.objects.filter(pk=poll.pk).update(closed_at=None, closes_at=None)
         transaction.on_commit(lambda: live.announce_tally_soon(poll.pk), robust=True)
     poll.refresh_from_db(fields=["closed_at", "closes_at"])

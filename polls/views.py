@@ -16,6 +16,7 @@ from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
 from polls.models import Poll
 from polls.qr import qr_code_svg
 from polls.services import VoteResult
+from polls.viewers import viewer_count
 
 VOTE_MESSAGES = {
     VoteResult.ACCEPTED: "Your vote is in.",
@@ -86,7 +87,7 @@ def poll_context(request, poll: Poll, *, your_vote=None, voted_lookup=True, mess
         "vote_form": VoteForm(poll=poll, options=options),
         "message": message,
         "version": version,
-        "viewers": live.viewer_count(poll.pk),
+        "viewers": viewer_count(poll.pk),
     }
 
 

@@ -7,6 +7,8 @@ from django.test import Client
 
 from tests.polls.factories import PollFactory
 
+pytest_plugins = ["tests.server"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_database_pools(django_db_setup, django_db_blocker):

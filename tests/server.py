@@ -106,6 +106,9 @@ def run_daphne(*, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(connection.settings_dict),
         "RATELIMIT_ENABLE": "false",
+        # Bursts of hundreds of requests queue for the pool; on a busy machine a short
+        # wait would turn them into 503s that say nothing about counting.
+        "DATABASE_POOL_TIMEOUT": "60",
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
@@ -114,7 +117,12 @@ def run_daphne(*, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[
         log_path = log_dir / f"daphne-{port}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                [
+                    str(DAPHNE),
+                    "-e",
+                    f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
+                    "config.asgi:application",
+                ],
                 cwd=BASE_DIR,
                 env=server_env,
                 stdin=subprocess.DEVNULL,

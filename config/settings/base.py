@@ -16,6 +16,7 @@ env = environ.Env(
     CSRF_TRUSTED_ORIGINS=(list, []),
     DATABASE_URL=(str, f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
     DATABASE_POOL_MAX_SIZE=(int, 20),
+    DATABASE_POOL_TIMEOUT=(float, 10.0),
     SQLITE_BUSY_TIMEOUT=(float, 5.0),
     REDIS_URL=(str, ""),
     RATELIMIT_ENABLE=(bool, True),
@@ -94,7 +95,7 @@ if "postgresql" in DATABASE_ENGINE:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": env("DATABASE_POOL_MAX_SIZE"),
-        "timeout": 10,
+        "timeout": env("DATABASE_POOL_TIMEOUT"),
     }
 elif "sqlite" in DATABASE_ENGINE:
     # WAL and immediate transactions turn "database is locked" into a short wait.

@@ -1,10 +1,18 @@
 """Production settings: secrets without defaults, TLS-only switches on unless turned off."""
 
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
+if len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be a long random value (50+ characters).")
+if "ALLOWED_HOSTS" not in os.environ:
+    raise ImproperlyConfigured("Set ALLOWED_HOSTS to the site's host names.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 # Each TLS-only switch can be turned off for plain-HTTP runs on loopback (benchmarks).

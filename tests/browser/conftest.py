@@ -25,7 +25,7 @@ from django.contrib.staticfiles import finders
 from django.db import connection
 from playwright.sync_api import BrowserContext, Route
 
-from tests.server import BASE_DIR, DAPHNE, LiveServer, database_url, free_port, live_daphne  # noqa: F401
+from tests.server import BASE_DIR, DAPHNE, LiveServer, database_url, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -183,7 +183,7 @@ class FlakyProxy:
 
 
 @pytest.fixture
-def flaky_proxy(live_daphne: LiveServer) -> Iterator[FlakyProxy]:  # noqa: F811
+def flaky_proxy(live_daphne: LiveServer) -> Iterator[FlakyProxy]:
     proxy = FlakyProxy(int(live_daphne.url.rsplit(":", 1)[1]))
     try:
         yield proxy
@@ -290,7 +290,7 @@ def cast_api_vote(server: LiveServer, poll, option_text: str) -> None:
 
 
 @pytest.fixture
-def api_vote(live_daphne: LiveServer):  # noqa: F811
+def api_vote(live_daphne: LiveServer):
     """Cast one accepted vote as a new voter through the JSON API of the shared server."""
 
     def cast(poll, option_text: str) -> None:

@@ -19,7 +19,7 @@ from core.security import new_voter_token
 from polls import services
 from polls.models import Ballot, BallotChoice, Poll
 from tests.polls.factories import PollFactory
-from tests.server import LiveServer, live_daphne  # noqa: F401
+from tests.server import LiveServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +34,7 @@ def _quiet_httpx(caplog):
 
 
 @pytest.fixture(scope="module")
-def csrf_token(live_daphne: LiveServer) -> str:  # noqa: F811
+def csrf_token(live_daphne: LiveServer) -> str:
     """A CSRF cookie value from the server; Django only compares cookie and header."""
     response = httpx.get(f"{live_daphne.url}/", timeout=REQUEST_TIMEOUT)
     assert response.status_code == 200, live_daphne.log_tail()
@@ -146,7 +146,7 @@ def close_poll_in_thread(poll_id: int) -> bool:
         connection.close()
 
 
-def test_distinct_voters_at_once_are_each_counted_once(on_postgres, live_daphne, csrf_token):  # noqa: F811
+def test_distinct_voters_at_once_are_each_counted_once(on_postgres, live_daphne, csrf_token):
     """500 distinct voters voting at once are all accepted and the tally counts exactly 500."""
     voters = 500
     poll = PollFactory()
@@ -178,7 +178,7 @@ def test_distinct_voters_at_once_are_each_counted_once(on_postgres, live_daphne,
     assert BallotChoice.objects.filter(ballot__poll=poll).count() == voters
 
 
-def test_one_browser_voting_at_once_is_counted_once(on_postgres, live_daphne, csrf_token):  # noqa: F811
+def test_one_browser_voting_at_once_is_counted_once(on_postgres, live_daphne, csrf_token):
     """200 votes at once from one browser token: one is accepted, 199 are refused with 409."""
     attempts = 200
     poll = PollFactory()
@@ -214,7 +214,7 @@ def test_one_browser_voting_at_once_is_counted_once(on_postgres, live_daphne, cs
 
 def test_votes_racing_a_close_count_exactly_the_accepted_ones(
     on_postgres,
-    live_daphne,  # noqa: F811
+    live_daphne,
     csrf_token,
 ):
     """Votes racing a close: every accepted vote is counted, every "closed" refusal is not."""
@@ -288,7 +288,7 @@ def test_votes_racing_a_close_count_exactly_the_accepted_ones(
     )
 
 
-def test_replayed_idempotency_key_at_once_votes_once(on_postgres, live_daphne, csrf_token):  # noqa: F811
+def test_replayed_idempotency_key_at_once_votes_once(on_postgres, live_daphne, csrf_token):
     """One Idempotency-Key sent 50 times at once records one vote and gives 50 equal answers."""
     replays = 50
     poll = PollFactory()

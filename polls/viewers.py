@@ -1,0 +1,78 @@
+"""Who is watching a poll: one entry per open socket, each expiring unless refreshed.
+
+Entries expire so that sockets lost without a goodbye (a crashed or restarted server
+process) stop counting within VIEWER_TTL seconds. With Redis every process shares the
+registry (a sorted set per poll, scored by expiry time); otherwise it lives in-process.
+"""
+
+import functools
+import time
+import weakref
+
+import redis
+import redis.asyncio
+from django.conf import settings
+
+VIEWER_TTL = 45
+HEARTBEAT_INTERVAL = 15
+
+
+def _key(poll_id: int) -> str:
+    return f"tally:viewers:{poll_id}"
+
+
+@functools.cache
+def _sync_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+_async_clients: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _async_client() -> redis.asyncio.Redis:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    return client
+
+
+_local: dict[int, dict[str, float]] = {}
+
+
+def _local_count(poll_id: int) -> int:
+    now = time.time()
+    entries = _local.get(poll_id, {})
+    for channel in [channel for channel, expiry in entries.items() if expiry <= now]:
+        del entries[channel]
+    return len(entries)
+
+
+async def viewer_seen(poll_id: int, channel: str) -> None:
+    """Count this socket as watching (again) for the next VIEWER_TTL seconds."""
+    expiry = time.time() + VIEWER_TTL
+    if not settings.REDIS_URL:
+        _local.setdefault(poll_id, {})[channel] = expiry
+        return
+    async with _async_client().pipeline(transaction=False) as pipe:
+        pipe.zadd(_key(poll_id), {channel: expiry})
+        pipe.expire(_key(poll_id), VIEWER_TTL)
+        await pipe.execute()
+
+
+async def viewer_left(poll_id: int, channel: str) -> None:
+    if not settings.REDIS_URL:
+        _local.get(poll_id, {}).pop(channel, None)
+        return
+    await _async_client().zrem(_key(poll_id), channel)
+
+
+def viewer_count(poll_id: int) -> int:
+    if not settings.REDIS_URL:
+        return _local_count(poll_id)
+    with _sync_client().pipeline(transaction=False) as pipe:
+        pipe.zremrangebyscore(_key(poll_id), "-inf", time.time())
+        pipe.zcard(_key(poll_id))
+        return pipe.execute()[1]
