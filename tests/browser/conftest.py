@@ -5,11 +5,8 @@ tear-down would refuse to touch the database without DJANGO_ALLOW_ASYNC_UNSAFE; 
 tests in their own pytest invocation (``pytest -m browser``).
 """
 
-import os
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 import contextlib
+import os
 import socket
 import subprocess
 import threading
@@ -37,6 +34,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_database_beside_playwright():
+    """Let Django use the database while Playwright's loop runs in the main thread.
+
+    Set when the first browser test starts, not at import, so the async-safety check
+    still guards every other test; it stays set for the session's database tear-down.
+    """
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 def pytest_collection_modifyitems(items):
