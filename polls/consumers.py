@@ -19,6 +19,7 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
     sees_results = False
     voter_group_name: str | None = None
     heartbeat: asyncio.Task | None = None
+    shown_viewers: int | None = None
 
     async def connect(self):
         poll = await database_sync_to_async(self.load_poll)()
@@ -55,13 +56,18 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         """
         while not consumer_task.done():
             await asyncio.sleep(viewers.HEARTBEAT_INTERVAL)
-            if not consumer_task.done():
-                await viewers.viewer_seen(self.poll_id, self.channel_name)
+            if consumer_task.done():
+                break
+            watching = await viewers.viewer_seen(self.poll_id, self.channel_name)
+            if watching != self.shown_viewers:
+                # Someone left without a goodbye and their entry expired: update the pages.
+                await live.announce_tally(self.poll_id)
 
     async def receive(self, text_data=None, bytes_data=None):
         """The socket is push-only; anything a client sends is ignored."""
 
     async def poll_tally(self, event):
+        self.shown_viewers = event["viewers"]
         await self.send(
             text_data=event["visible"] if self.sees_results or event["public"] else event["hidden"]
         )

@@ -57,7 +57,9 @@ def _cache_call(method: str, *args, **kwargs):
     return sync_to_async(getattr(shared_cache(), method), thread_sensitive=False)(*args, **kwargs)
 
 
-def render_tally(*, poll: Poll, visible: bool, version: int | None = None, tally=None) -> str:
+def render_tally(
+    *, poll: Poll, visible: bool, version: int | None = None, tally=None, viewers=None
+) -> str:
     """Render the tally fragment that the page, the htmx poll and the socket all share."""
     return render_to_string(
         TALLY_TEMPLATE,
@@ -67,7 +69,7 @@ def render_tally(*, poll: Poll, visible: bool, version: int | None = None, tally
             "results_visible": visible,
             "closed": poll.is_closed(),
             "version": version or tally_version(),
-            "viewers": viewer_count(poll.pk),
+            "viewers": viewer_count(poll.pk) if viewers is None else viewers,
         },
     )
 
@@ -79,16 +81,22 @@ def tally_event(poll_id: int) -> dict | None:
     if poll is None:
         return None
     tally = selectors.poll_tally(poll=poll)
+    viewers = viewer_count(poll_id)
     public = selectors.results_visible(poll=poll, has_voted=False, is_owner=False)
-    visible_html = render_tally(poll=poll, visible=True, version=version, tally=tally)
+
+    def render(visible: bool) -> str:
+        return render_tally(
+            poll=poll, visible=visible, version=version, tally=tally, viewers=viewers
+        )
+
+    visible_html = render(True)
     return {
         "type": "poll.tally",
         "version": version,
+        "viewers": viewers,
         "public": public,
         "visible": visible_html,
-        "hidden": visible_html
-        if public
-        else render_tally(poll=poll, visible=False, version=version, tally=tally),
+        "hidden": visible_html if public else render(False),
     }
 
 

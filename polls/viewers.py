@@ -13,8 +13,8 @@ import redis
 import redis.asyncio
 from django.conf import settings
 
-VIEWER_TTL = 45
-HEARTBEAT_INTERVAL = 15
+VIEWER_TTL = 30
+HEARTBEAT_INTERVAL = 10
 
 
 def _key(poll_id: int) -> str:
@@ -50,16 +50,19 @@ def _local_count(poll_id: int) -> int:
     return len(entries)
 
 
-async def viewer_seen(poll_id: int, channel: str) -> None:
-    """Count this socket as watching (again) for the next VIEWER_TTL seconds."""
-    expiry = time.time() + VIEWER_TTL
+async def viewer_seen(poll_id: int, channel: str) -> int:
+    """Count this socket as watching (again) for the next VIEWER_TTL seconds; return the
+    number of viewers now."""
+    now = time.time()
     if not settings.REDIS_URL:
-        _local.setdefault(poll_id, {})[channel] = expiry
-        return
+        _local.setdefault(poll_id, {})[channel] = now + VIEWER_TTL
+        return _local_count(poll_id)
     async with _async_client().pipeline(transaction=False) as pipe:
-        pipe.zadd(_key(poll_id), {channel: expiry})
+        pipe.zadd(_key(poll_id), {channel: now + VIEWER_TTL})
         pipe.expire(_key(poll_id), VIEWER_TTL)
-        await pipe.execute()
+        pipe.zremrangebyscore(_key(poll_id), "-inf", now)
+        pipe.zcard(_key(poll_id))
+        return (await pipe.execute())[-1]
 
 
 async def viewer_left(poll_id: int, channel: str) -> None:
