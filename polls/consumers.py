@@ -36,6 +36,7 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
         await self.send_snapshot()
         await live.announce_tally(poll.pk)  # everyone else sees the new viewer count
+        live.push_at_close_time(poll)
 
     async def disconnect(self, code):
         if self.poll_id is None:

@@ -18,6 +18,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.cache import caches
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from core.security import keyed_hash
 from polls import selectors
@@ -162,6 +163,27 @@ def _mark_dirty(poll_id: int) -> None:
     if coalescer is None:
         coalescer = _coalescers[loop] = TallyCoalescer()
     coalescer.mark(poll_id)
+
+
+_close_timers: dict[int, asyncio.TimerHandle] = {}
+
+
+def push_at_close_time(poll: Poll) -> None:
+    """Push the final tally the moment a poll's close time passes.
+
+    Each process with watchers keeps one timer per poll; the coalescer's shared slot
+    keeps the pushes from several processes down to one or two.
+    """
+    if poll.closes_at is None or poll.is_closed() or poll.pk in _close_timers:
+        return
+    delay = (poll.closes_at - timezone.now()).total_seconds()
+    loop = asyncio.get_running_loop()
+
+    def fire():
+        _close_timers.pop(poll.pk, None)
+        _mark_dirty(poll.pk)
+
+    _close_timers[poll.pk] = loop.call_later(max(0.0, delay) + 0.05, fire)
 
 
 def announce_tally_soon(poll_id: int) -> None:

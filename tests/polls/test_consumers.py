@@ -2,11 +2,13 @@
 
 import asyncio
 import re
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.utils import timezone
 
 from config.asgi import application
 from core.security import new_voter_token
@@ -162,3 +164,19 @@ async def test_viewer_count_goes_up_and_down():
     await second.disconnect()
     await receive_until(first, lambda html: "1</span> watching" in html)
     await first.disconnect()
+
+
+async def test_reaching_the_close_time_pushes_the_final_result():
+    """When a poll's close time passes, open pages get the final result without a vote."""
+    closes_at = timezone.now() + timedelta(seconds=2)
+    poll = await database_sync_to_async(PollFactory)(
+        results_visibility=Poll.ResultsVisibility.AFTER_CLOSE, closes_at=closes_at
+    )
+    await cast(poll)
+    communicator = connect(poll)
+    await communicator.connect()
+    first = await communicator.receive_from(timeout=DEADLINE)
+    assert "Results appear when the poll closes." in first
+    final = await receive_until(communicator, lambda html: "final results" in html)
+    assert "100.0%" in final
+    await communicator.disconnect()
