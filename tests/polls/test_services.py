@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -13,15 +12,6 @@ from polls.services import Voter, VoteResult
 from tests.polls.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
-
-# On SQLite the vote's raw re-read of the close time yields a naive datetime, and comparing it
-# with the aware "now" raises TypeError (a 500 for the voter). Fixed when these start passing.
-SQLITE_NAIVE_CLOSE_TIME = pytest.mark.xfail(
-    connection.vendor == "sqlite",
-    reason="polls.services._lock_poll_against_close reads closes_at naive on SQLite",
-    raises=TypeError,
-    strict=True,
-)
 
 
 def voter_number(number: int, *, ip: str = "192.0.2.1", user_id=None) -> Voter:
@@ -98,7 +88,6 @@ def test_vote_cast_refuses_a_closed_poll():
     assert not Ballot.objects.exists()
 
 
-@SQLITE_NAIVE_CLOSE_TIME
 def test_vote_cast_refuses_a_poll_past_its_close_time():
     """A vote on a poll whose close time has passed is refused and not counted."""
     past = PollFactory(closes_at=timezone.now() - timedelta(minutes=1))
@@ -107,7 +96,6 @@ def test_vote_cast_refuses_a_poll_past_its_close_time():
     assert not Ballot.objects.exists()
 
 
-@SQLITE_NAIVE_CLOSE_TIME
 def test_vote_cast_accepts_a_poll_before_its_close_time():
     """A vote on a poll whose close time is still ahead is accepted."""
     poll = PollFactory(closes_at=timezone.now() + timedelta(days=1))

@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
@@ -20,15 +20,6 @@ from tests.polls.factories import PollFactory
 pytestmark = pytest.mark.django_db
 
 TRANSPORTS = ["htmx", "form", "json"]
-
-# On SQLite the vote's raw re-read of the close time yields a naive datetime, and comparing it
-# with the aware "now" raises TypeError (a 500 for the voter). Fixed when these start passing.
-SQLITE_NAIVE_CLOSE_TIME = pytest.mark.xfail(
-    connection.vendor == "sqlite",
-    reason="polls.services._lock_poll_against_close reads closes_at naive on SQLite",
-    raises=TypeError,
-    strict=True,
-)
 
 
 def new_voter(**defaults) -> Client:
@@ -205,7 +196,6 @@ def test_vote_on_a_closed_poll_is_refused_with_final_results(transport, voter, o
     assert Ballot.objects.filter(poll=poll).count() == 1
 
 
-@SQLITE_NAIVE_CLOSE_TIME
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_vote_on_a_poll_with_a_close_time_ahead_is_accepted(transport, voter):
     """A poll whose close time is still ahead accepts votes."""
@@ -215,7 +205,6 @@ def test_vote_on_a_poll_with_a_close_time_ahead_is_accepted(transport, voter):
     assert Ballot.objects.filter(poll=poll).count() == 1
 
 
-@SQLITE_NAIVE_CLOSE_TIME
 def test_vote_after_the_close_time_is_refused(voter):
     """A vote that arrives after the poll's close time gets 409 "This poll is closed"."""
     poll = PollFactory(closes_at=timezone.now() + timedelta(hours=1))
