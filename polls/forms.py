@@ -202,7 +202,7 @@ class VoteForm(forms.Form):
             del self.fields["comment"]
 
     def clean_option(self):
-        chosen = self.cleaned_data["option"]
+        chosen = sorted(set(self.cleaned_data["option"]))
         if not self.poll.is_multiple and len(chosen) > 1:
             raise ValidationError("This poll takes one answer.")
-        return sorted(set(chosen))
+        return chosen

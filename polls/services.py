@@ -111,6 +111,7 @@ def _lock_poll_against_close(poll: Poll) -> None:
     transactions already serialise every writer.
     """
     if connection.vendor == "postgresql":
+        # A statement of its own: the read below must take its snapshot after the wait.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [poll.pk])
     poll.closed_at, poll.closes_at = (
@@ -125,20 +126,31 @@ def _lock_poll_exclusively(poll: Poll) -> None:
 
 
 def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: str) -> bool:
-    """Insert the ballot and bump one random shard; False if this voter already voted."""
-    try:
-        with transaction.atomic():
-            ballot = Ballot.objects.create(
-                poll=poll,
-                voter_key=voter.key,
-                ip_key=voter.ip_key if poll.protection == Poll.Protection.TOKEN_IP else "",
-                user_id=voter.user_id,
-                comment=comment,
-            )
-    except IntegrityError:
+    """Insert the ballot and bump one random shard; False if this voter already voted.
+
+    The unique constraints decide: a conflicting insert does nothing and returns no id
+    (one statement, where catching IntegrityError would need a savepoint around it).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Ballot._meta.db_table}"  # noqa: S608 - table name from the model
+            " (poll_id, voter_key, ip_key, user_id, comment, comment_removed, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [
+                poll.pk,
+                voter.key,
+                voter.ip_key if poll.protection == Poll.Protection.TOKEN_IP else "",
+                voter.user_id,
+                comment,
+                False,
+                timezone.now(),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return False
     BallotChoice.objects.bulk_create(
-        BallotChoice(ballot=ballot, option_id=option_id) for option_id in option_ids
+        BallotChoice(ballot_id=row[0], option_id=option_id) for option_id in option_ids
     )
     _bump_tally(poll=poll, option_ids=option_ids)
     return True
@@ -164,6 +176,7 @@ def vote_cast(
     poll: Poll,
     voter: Voter,
     option_ids: list[int],
+    options: list[Option] | None = None,
     comment: str = "",
     idempotency_key: str = "",
     response_body=None,
@@ -203,7 +216,7 @@ def vote_cast(
         outcome = VoteOutcome(
             result=result,
             poll=poll,
-            tally=poll_tally(poll=poll),
+            tally=poll_tally(poll=poll, options=options),
             your_vote=(
                 sorted(option_ids)
                 if result == VoteResult.ACCEPTED

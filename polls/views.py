@@ -11,6 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.http import BadRequest, error_body, is_json_request, json_error, read_payload
 from core.ratelimit import RateLimited, ratelimit_hit
 from core.security import client_ip, keyed_hash
+from core.views import rate_limited
 from polls import live, selectors, services
 from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
 from polls.models import Poll
@@ -53,15 +54,6 @@ def is_owner(request, poll: Poll) -> bool:
     return bool(poll.creator_key) and poll.creator_key == keyed_hash(
         request.voter_token, purpose="creator"
     )
-
-
-def rate_limited(request, error: RateLimited, template_context=None):
-    message = f"Too many requests. Try again in {error.retry_after} seconds."
-    if is_json_request(request):
-        return json_error(429, "rate_limited", message, Retry_After=str(error.retry_after))
-    response = render(request, "core/error_fragment.html", {"message": message}, status=429)
-    response["Retry-After"] = str(error.retry_after)
-    return response
 
 
 def poll_context(request, poll: Poll, *, your_vote=None, voted_lookup=True, message="") -> dict:
@@ -128,7 +120,7 @@ def create(request):
         ratelimit_hit(scope="create-ip", ident=client_ip(request))
         payload = read_payload(request, list_fields=("options",))
     except RateLimited as error:
-        return rate_limited(request, error)
+        return rate_limited(request, error.retry_after)
     except BadRequest as error:
         if json_client:
             return json_error(400, error.code, error.message, error.field)
@@ -230,7 +222,7 @@ def vote(request, code):
             field, errors = next(iter(form.errors.items()))
             raise BadRequest("invalid", errors[0], field)
     except RateLimited as error:
-        return rate_limited(request, error)
+        return rate_limited(request, error.retry_after)
     except BadRequest as error:
         if json_client:
             return json_error(400, error.code, error.message, error.field)
@@ -250,6 +242,7 @@ def vote(request, code):
         poll=poll,
         voter=voter,
         option_ids=form.cleaned_data["option"],
+        options=options,
         comment=form.cleaned_data.get("comment", ""),
         idempotency_key=request.headers.get("Idempotency-Key")
         or form.cleaned_data.get("idempotency_key", ""),

@@ -340,6 +340,12 @@ def test_too_many_votes_get_429_with_retry_after(transport, voter, poll, setting
     else:
         assert "Too many requests" in text(response)
         assert "Try again in" in text(response)
+    if transport == "htmx":
+        # The notice replaces only the notice region: the form and tally stay on the page.
+        assert response["HX-Retarget"] == "#notice"
+        assert 'id="notice"' in text(response)
+    if transport == "form":
+        assert "<html" in text(response)
     assert Ballot.objects.filter(poll=poll).count() == 1
 
 
@@ -577,6 +583,14 @@ def test_poll_owner_always_sees_results(visibility, voter, other_voter):
 # CSRF
 
 
+def test_single_choice_vote_naming_one_option_twice_is_one_answer(voter, poll):
+    """Sending the same option twice on a one-answer poll counts as that one answer."""
+    red = option_ids(poll)["Red"]
+    response = post_json(voter, vote_url(poll), {"option": [red, red]})
+    assert response.status_code == 201
+    assert response.json()["your_vote"] == [red]
+
+
 def test_vote_without_csrf_token_is_refused(client, poll):
     """A vote without the CSRF token is refused with 403, JSON included, and not counted."""
     client.get("/")
@@ -584,6 +598,7 @@ def test_vote_without_csrf_token_is_refused(client, poll):
     assert client.post(vote_url(poll), {"option": option}).status_code == 403
     json_vote = client.post(vote_url(poll), {"option": option}, content_type="application/json")
     assert json_vote.status_code == 403
+    assert json_vote.json()["error"]["code"] == "csrf_failed"
     htmx_vote = client.post(vote_url(poll), {"option": option}, headers={"HX-Request": "true"})
     assert htmx_vote.status_code == 403
     assert not Ballot.objects.exists()
