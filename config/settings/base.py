@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "template_partials",
     "core",
     "polls",
+    "chat",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,38 @@
+import numpy as np
+from django.db import models
+
+from polls.models import Poll
+
+EMBEDDING_DIM = 384
+
+
+class Snippet(models.Model):
+    """A piece of a poll's text (question, option or comment) with its embedding."""
+
+    class Kind(models.TextChoices):
+        POLL = "poll", "Question and description"
+        OPTION = "option", "Option"
+        COMMENT = "comment", "Comment"
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="snippets")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source_id = models.PositiveBigIntegerField(
+        help_text="The poll, option or ballot it comes from."
+    )
+    text = models.TextField()
+    text_hash = models.CharField(max_length=64)
+    model_name = models.CharField(max_length=100)
+    vector = models.BinaryField(help_text="384 float32 values, unit length.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source_id"], name="snippet_one_per_source"),
+        ]
+        indexes = [models.Index(fields=["poll", "kind"], name="snippet_poll_kind")]
+
+    def __str__(self):
+        return f"{self.kind} {self.source_id}: {self.text[:40]}"
+
+    def as_array(self) -> np.ndarray:
+        return np.frombuffer(self.vector, dtype=np.float32)
