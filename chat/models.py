@@ -36,3 +36,22 @@ class Snippet(models.Model):
 
     def as_array(self) -> np.ndarray:
         return np.frombuffer(self.vector, dtype=np.float32)
+
+
+class PollTag(models.Model):
+    """A topic label given to a poll automatically, usable as a search filter."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="tags")
+    label = models.CharField(max_length=40)
+    score = models.FloatField(help_text="How well the label fits, from -1 to 1.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "label"], name="polltag_once_per_poll"),
+        ]
+        indexes = [models.Index(fields=["label"], name="polltag_label")]
+
+    def __str__(self):
+        return f"{self.label} on {self.poll_id}"

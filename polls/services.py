@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from chat import tasks as chat_tasks
 from core.security import keyed_hash
 from polls import live
 from polls.models import (
@@ -98,6 +99,7 @@ def poll_create(
             for option in [None, *created]
             for shard in range(TALLY_SHARDS)
         )
+        transaction.on_commit(lambda: chat_tasks.queue_poll_embedding(poll.pk), robust=True)
     return poll
 
 
@@ -229,7 +231,17 @@ def vote_cast(
             record.save(update_fields=["outcome", "body"])
         if result == VoteResult.ACCEPTED:
             transaction.on_commit(lambda: _announce_vote(poll, voter), robust=True)
+            if comment.strip():
+                transaction.on_commit(lambda: _queue_comment_embedding(poll, voter), robust=True)
     return outcome
+
+
+def _queue_comment_embedding(poll: Poll, voter: Voter) -> None:
+    ballot_id = (
+        Ballot.objects.filter(poll=poll, voter_key=voter.key).values_list("pk", flat=True).first()
+    )
+    if ballot_id is not None:
+        chat_tasks.queue_comment_embedding(ballot_id)
 
 
 def _announce_vote(poll: Poll, voter: Voter) -> None:
