@@ -23,9 +23,14 @@ env = environ.Env(
     RATELIMIT_VOTE_PER_IP=(str, "120/m"),
     RATELIMIT_VOTE_PER_VOTER=(str, "20/m"),
     RATELIMIT_CREATE_PER_IP=(str, "20/h"),
+    RATELIMIT_ASK_PER_VOTER=(str, "10/m"),
     GROQ_API_KEY=(str, ""),
     GROQ_MODEL=(str, "llama-3.3-70b-versatile"),
     GROQ_BASE_URL=(str, ""),
+    GROQ_CONNECT_TIMEOUT=(float, 5.0),
+    GROQ_READ_TIMEOUT=(float, 20.0),
+    GROQ_ANSWER_TIMEOUT=(float, 60.0),
+    GROQ_MAX_RETRIES=(int, 1),
     EMAIL_URL=(str, "consolemail://"),
     DEFAULT_FROM_EMAIL=(str, "Tally <tally@localhost>"),
     SENTRY_DSN=(str, ""),
@@ -181,6 +186,7 @@ RATELIMITS = {
     "vote-ip": env("RATELIMIT_VOTE_PER_IP"),
     "vote-voter": env("RATELIMIT_VOTE_PER_VOTER"),
     "create-ip": env("RATELIMIT_CREATE_PER_IP"),
+    "ask-voter": env("RATELIMIT_ASK_PER_VOTER"),
 }
 
 VOTER_COOKIE_NAME = "tally_voter"
@@ -189,6 +195,12 @@ VOTER_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
 GROQ_API_KEY = env("GROQ_API_KEY")
 GROQ_MODEL = env("GROQ_MODEL")
 GROQ_BASE_URL = env("GROQ_BASE_URL")
+# Seconds: to connect, between two streamed chunks, and for a whole answer. Retries happen
+# only before the first token.
+GROQ_CONNECT_TIMEOUT = env("GROQ_CONNECT_TIMEOUT")
+GROQ_READ_TIMEOUT = env("GROQ_READ_TIMEOUT")
+GROQ_ANSWER_TIMEOUT = env("GROQ_ANSWER_TIMEOUT")
+GROQ_MAX_RETRIES = env("GROQ_MAX_RETRIES")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,116 @@
+"""The "ask this poll" socket: a question in, a streamed answer out."""
+
+import asyncio
+import contextlib
+import json
+import time
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat import answers
+from core.ratelimit import RateLimited, ratelimit_hit
+from core.security import is_valid_voter_token
+from polls.models import Poll
+from polls.services import Voter
+
+
+class AskConsumer(AsyncWebsocketConsumer):
+    """Validates questions and runs each answer as its own task, one at a time per socket."""
+
+    poll_id: int | None = None
+    voter: Voter | None = None
+    answer: asyncio.Task | None = None
+
+    async def connect(self):
+        code = self.scope["url_route"]["kwargs"]["code"]
+        poll_id = await database_sync_to_async(
+            lambda: Poll.objects.filter(code=code).values_list("pk", flat=True).first()
+        )()
+        if poll_id is None:
+            await self.close()  # before accept: the handshake is refused
+            return
+        self.poll_id = poll_id
+        user = self.scope.get("user")
+        token = self.scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME, "")
+        self.voter = Voter(
+            token=token if is_valid_voter_token(token) else "",
+            ip="",
+            user_id=user.pk if user is not None and user.is_authenticated else None,
+        )
+        await self.accept()
+
+    async def disconnect(self, code):
+        # Cancelling the task closes the upstream stream: the provider stops generating.
+        await self.stop_answer()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        arrived = time.monotonic()
+        question, problem = self.parse(text_data)
+        if problem:
+            await self.refuse("invalid", problem)
+            return
+        try:
+            await sync_to_async(ratelimit_hit, thread_sensitive=False)(
+                scope="ask-voter", ident=self.rate_ident()
+            )
+        except RateLimited as limited:
+            await self.refuse(
+                "rate_limited",
+                f"Slow down: you have asked a lot of questions. "
+                f"Try again in {limited.retry_after} s.",
+            )
+            return
+        await self.stop_answer()
+        self.answer = asyncio.create_task(
+            answers.answer_question(
+                send=self.send_html,
+                poll_id=self.poll_id,
+                voter=self.voter,
+                question=question,
+                timings=answers.Timings(arrived=arrived),
+            )
+        )
+
+    async def stop_answer(self):
+        task, self.answer = self.answer, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def send_html(self, html: str):
+        await self.send(text_data=html)
+
+    async def refuse(self, code: str, message: str):
+        await self.send_html(answers.render_fragment("refused", code=code, message=message))
+
+    def rate_ident(self) -> str:
+        if self.voter.user_id is not None:
+            return f"u:{self.voter.user_id}"
+        if self.voter.token:
+            return f"t:{self.voter.token}"
+        client = self.scope.get("client") or ("unknown", 0)
+        return f"ip:{client[0]}"
+
+    @staticmethod
+    def parse(text_data: str | None) -> tuple[str, str]:
+        """Return (question, "") for a valid frame, or ("", what is wrong with it)."""
+        if not text_data:
+            return "", "Send your question as text."
+        try:
+            frame = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return "", "That message was not understood: send a JSON object with a question."
+        question = frame.get("question") if isinstance(frame, dict) else None
+        if not isinstance(question, str) or not question.strip():
+            return "", "Type a question first."
+        question = question.strip()
+        if len(question) > answers.QUESTION_MAX_LENGTH:
+            return "", (
+                f"Keep your question to {answers.QUESTION_MAX_LENGTH} characters "
+                f"(this one has {len(question)})."
+            )
+        return question, ""
