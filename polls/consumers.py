@@ -19,7 +19,18 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
     sees_results = False
     voter_group_name: str | None = None
     heartbeat: asyncio.Task | None = None
+    shown_version = 0
     shown_viewers: int | None = None
+
+    async def dispatch(self, message):
+        # Pushes carry rendered HTML and touch no database: skip the per-message hop to a
+        # thread that channels makes to tidy database connections.
+        if message["type"] == "poll.tally":
+            await self.poll_tally(message)
+        elif message["type"] == "poll.viewers":
+            await self.poll_viewers(message)
+        else:
+            await super().dispatch(message)
 
     async def connect(self):
         poll = await database_sync_to_async(self.load_poll)()
@@ -32,22 +43,22 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         if self.voter_group_name:
             await self.channel_layer.group_add(self.voter_group_name, self.channel_name)
         await self.accept()
-        await viewers.viewer_seen(poll.pk, self.channel_name)
+        self.shown_viewers = await viewers.viewer_seen(poll.pk, self.channel_name)
         self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
         await self.send_snapshot()
-        await live.announce_tally(poll.pk)  # everyone else sees the new viewer count
+        live.announce_viewers(poll.pk)  # the other pages learn of one more viewer
         live.push_at_close_time(poll)
 
     async def disconnect(self, code):
         if self.poll_id is None:
             return
-        await self.channel_layer.group_discard(self.group_name, self.channel_name)
-        if self.voter_group_name:
-            await self.channel_layer.group_discard(self.voter_group_name, self.channel_name)
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         await viewers.viewer_left(self.poll_id, self.channel_name)
-        await live.announce_tally(self.poll_id)
+        live.announce_viewers(self.poll_id)
+        await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        if self.voter_group_name:
+            await self.channel_layer.group_discard(self.voter_group_name, self.channel_name)
 
     async def keep_counted(self, consumer_task: asyncio.Task):
         """Refresh this socket's viewer entry while the consumer lives.
@@ -62,16 +73,22 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
             watching = await viewers.viewer_seen(self.poll_id, self.channel_name)
             if watching != self.shown_viewers:
                 # Someone left without a goodbye and their entry expired: update the pages.
-                await live.announce_tally(self.poll_id)
+                live.announce_viewers(self.poll_id)
 
     async def receive(self, text_data=None, bytes_data=None):
         """The socket is push-only; anything a client sends is ignored."""
 
     async def poll_tally(self, event):
-        self.shown_viewers = event["viewers"]
+        if event["version"] <= self.shown_version:
+            return  # an older state, published late by another process
+        self.shown_version = event["version"]
         await self.send(
             text_data=event["visible"] if self.sees_results or event["public"] else event["hidden"]
         )
+
+    async def poll_viewers(self, event):
+        self.shown_viewers = event["count"]
+        await self.send(text_data=event["html"])
 
     async def voter_voted(self, event):
         self.sees_results = True
@@ -103,15 +120,18 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         return poll
 
     async def send_snapshot(self):
-        html = await database_sync_to_async(self.render_snapshot)()
-        if html is not None:
-            await self.send(text_data=html)
+        snapshot = await database_sync_to_async(self.render_snapshot)()
+        if snapshot is not None:
+            version, html = snapshot
+            self.shown_version = max(self.shown_version, version)
+            await self.send(text_data=html + live.render_viewers(count=self.shown_viewers or 0))
 
-    def render_snapshot(self) -> str | None:
+    def render_snapshot(self) -> tuple[int, str] | None:
         poll = Poll.objects.filter(pk=self.poll_id).first()
         if poll is None:
             return None
         visible = self.sees_results or selectors.results_visible(
             poll=poll, has_voted=False, is_owner=False
         )
-        return live.render_tally(poll=poll, visible=visible)
+        version = live.tally_version()
+        return version, live.render_tally(poll=poll, visible=visible, version=version)

@@ -1,5 +1,8 @@
 """Live tallies: coalesced pushes of the tally fragment to every open page of a poll.
 
+The viewer count travels the same way in its own small fragment, at most every
+VIEWERS_PUSH_INTERVAL seconds: tabs opening and closing must not cost a tally push each.
+
 A vote marks its poll dirty. Each server process runs one coalescer on its event loop; it
 pushes a dirty poll at most once per PUSH_INTERVAL window, and the window's slot is claimed
 in the shared cache, so all processes together send at most ~10 pushes a second per poll.
@@ -28,7 +31,9 @@ from polls.viewers import viewer_count
 logger = logging.getLogger(__name__)
 
 PUSH_INTERVAL = 0.1
+VIEWERS_PUSH_INTERVAL = 2.0
 TALLY_TEMPLATE = "polls/poll_detail.html#tally"
+VIEWERS_TEMPLATE = "polls/poll_detail.html#viewers"
 
 
 def poll_group(poll_id: int) -> str:
@@ -58,9 +63,7 @@ def _cache_call(method: str, *args, **kwargs):
     return sync_to_async(getattr(shared_cache(), method), thread_sensitive=False)(*args, **kwargs)
 
 
-def render_tally(
-    *, poll: Poll, visible: bool, version: int | None = None, tally=None, viewers=None
-) -> str:
+def render_tally(*, poll: Poll, visible: bool, version: int | None = None, tally=None) -> str:
     """Render the tally fragment that the page, the htmx poll and the socket all share."""
     return render_to_string(
         TALLY_TEMPLATE,
@@ -70,9 +73,12 @@ def render_tally(
             "results_visible": visible,
             "closed": poll.is_closed(),
             "version": version or tally_version(),
-            "viewers": viewer_count(poll.pk) if viewers is None else viewers,
         },
     )
+
+
+def render_viewers(*, count: int) -> str:
+    return render_to_string(VIEWERS_TEMPLATE, {"viewers": count})
 
 
 def tally_event(poll_id: int) -> dict | None:
@@ -82,23 +88,22 @@ def tally_event(poll_id: int) -> dict | None:
     if poll is None:
         return None
     tally = selectors.poll_tally(poll=poll)
-    viewers = viewer_count(poll_id)
     public = selectors.results_visible(poll=poll, has_voted=False, is_owner=False)
-
-    def render(visible: bool) -> str:
-        return render_tally(
-            poll=poll, visible=visible, version=version, tally=tally, viewers=viewers
-        )
-
-    visible_html = render(True)
+    visible_html = render_tally(poll=poll, visible=True, version=version, tally=tally)
     return {
         "type": "poll.tally",
         "version": version,
-        "viewers": viewers,
         "public": public,
         "visible": visible_html,
-        "hidden": visible_html if public else render(False),
+        "hidden": visible_html
+        if public
+        else render_tally(poll=poll, visible=False, version=version, tally=tally),
     }
+
+
+def viewers_event(poll_id: int) -> dict:
+    count = viewer_count(poll_id)
+    return {"type": "poll.viewers", "count": count, "html": render_viewers(count=count)}
 
 
 async def push_tally(poll_id: int) -> None:
@@ -107,10 +112,18 @@ async def push_tally(poll_id: int) -> None:
         await get_channel_layer().group_send(poll_group(poll_id), event)
 
 
-class TallyCoalescer:
+async def push_viewers(poll_id: int) -> None:
+    event = await sync_to_async(viewers_event, thread_sensitive=False)(poll_id)
+    await get_channel_layer().group_send(poll_group(poll_id), event)
+
+
+class Coalescer:
     """Pushes each dirty poll at most once per window, always after its latest change."""
 
-    def __init__(self):
+    def __init__(self, *, name: str, interval: float, push):
+        self.name = name
+        self.interval = interval
+        self.push = push
         self.dirty: set[int] = set()
         self.runner: asyncio.Task | None = None
 
@@ -121,21 +134,30 @@ class TallyCoalescer:
 
     async def run(self) -> None:
         while self.dirty:
-            window = int(time.time() / PUSH_INTERVAL)
+            window = int(time.time() / self.interval)
             for poll_id in list(self.dirty):
-                claimed = await _cache_call("add", f"tally-push:{poll_id}:{window}", 1, timeout=5)
-                if not claimed:
+                slot = f"{self.name}-push:{poll_id}:{window}"
+                if not await _cache_call("add", slot, 1, timeout=int(self.interval) + 5):
                     continue  # another process pushed this poll in this window
                 self.dirty.discard(poll_id)
                 try:
-                    await push_tally(poll_id)
+                    await self.push(poll_id)
                 except Exception:
-                    logger.exception("Could not push the tally of poll %s", poll_id)
+                    logger.exception("Could not push the %s of poll %s", self.name, poll_id)
             if self.dirty:
-                await asyncio.sleep(max(0.0, (window + 1) * PUSH_INTERVAL - time.time()) + 0.001)
+                next_window = (window + 1) * self.interval
+                await asyncio.sleep(max(0.0, next_window - time.time()) + 0.001)
 
 
-_coalescers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TallyCoalescer]" = (
+class LoopCoalescers:
+    """The coalescers of one event loop: tallies fast, viewer counts slowly."""
+
+    def __init__(self):
+        self.tally = Coalescer(name="tally", interval=PUSH_INTERVAL, push=push_tally)
+        self.viewers = Coalescer(name="viewers", interval=VIEWERS_PUSH_INTERVAL, push=push_viewers)
+
+
+_coalescers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopCoalescers]" = (
     weakref.WeakKeyDictionary()
 )
 _server_loop: asyncio.AbstractEventLoop | None = None
@@ -152,17 +174,26 @@ def remember_server_loop(application):
     return app
 
 
+def _loop_coalescers() -> LoopCoalescers:
+    loop = asyncio.get_running_loop()
+    coalescers = _coalescers.get(loop)
+    if coalescers is None:
+        coalescers = _coalescers[loop] = LoopCoalescers()
+    return coalescers
+
+
 async def announce_tally(poll_id: int) -> None:
-    """Mark the poll dirty on this loop's coalescer."""
+    """Mark the poll's tally dirty on this loop's coalescer."""
     _mark_dirty(poll_id)
 
 
 def _mark_dirty(poll_id: int) -> None:
-    loop = asyncio.get_running_loop()
-    coalescer = _coalescers.get(loop)
-    if coalescer is None:
-        coalescer = _coalescers[loop] = TallyCoalescer()
-    coalescer.mark(poll_id)
+    _loop_coalescers().tally.mark(poll_id)
+
+
+def announce_viewers(poll_id: int) -> None:
+    """Mark the poll's viewer count dirty: pushed every few seconds at most."""
+    _loop_coalescers().viewers.mark(poll_id)
 
 
 _close_timers: dict[int, asyncio.TimerHandle] = {}

@@ -21,9 +21,18 @@ def _key(poll_id: int) -> str:
     return f"tally:viewers:{poll_id}"
 
 
+# Bounded pools that make a burst of sockets wait for a connection instead of failing.
+POOL_SIZE = 50
+POOL_TIMEOUT = 10
+
+
 @functools.cache
 def _sync_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis.Redis(
+        connection_pool=redis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT
+        )
+    )
 
 
 _async_clients: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -35,7 +44,11 @@ def _async_client() -> redis.asyncio.Redis:
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = _async_clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        client = _async_clients[loop] = redis.asyncio.Redis(
+            connection_pool=redis.asyncio.BlockingConnectionPool.from_url(
+                settings.REDIS_URL, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT
+            )
+        )
     return client
 
 

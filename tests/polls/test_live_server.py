@@ -179,7 +179,7 @@ async def test_connection_churn_returns_to_baseline(live_daphne):
     async with httpx.AsyncClient(base_url=live_daphne.url, timeout=30) as client:
         end = time.monotonic() + DEADLINE
         while time.monotonic() < end:
-            page = (await client.get(f"/poll/{poll.code}", headers={"HX-Request": "true"})).text
+            page = (await client.get(f"/poll/{poll.code}")).text
             if not VIEWERS.search(page):
                 break
             await asyncio.sleep(0.5)
