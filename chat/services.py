@@ -136,7 +136,7 @@ def comment_snippet_sync(*, ballot_id: int) -> int:
 TOPICS = {
     "food": "food, cooking, recipes, restaurants and eating",
     "drinks": "drinks, coffee, tea, beer, wine and cocktails",
-    "sports": "sports, football, basketball, tennis, teams and matches",
+    "sports": "sports, football, soccer, basketball, tennis, leagues, teams, players and matches",
     "fitness": "fitness, exercise, gym, running and workouts",
     "health": "health, medicine, doctors, illness and wellbeing",
     "technology": "technology, computers, gadgets, phones and software",
@@ -146,7 +146,7 @@ TOPICS = {
     "nature": "nature, animals, plants, forests and wildlife",
     "pets": "pets, dogs, cats and animal care",
     "environment": "environment, climate change, pollution and recycling",
-    "weather": "weather, rain, sun, snow and seasons",
+    "weather": "weather, rain, sunshine, snow, storms and temperature",
     "travel": "travel, holidays, trips, destinations and tourism",
     "transport": "transport, cars, vehicles, trains, bikes and commuting",
     "music": "music, songs, bands, concerts and albums",
@@ -178,7 +178,7 @@ TOPICS = {
 MAX_TAGS = 3
 # Tags after the first must fit almost as well as the best one, and well in absolute terms.
 EXTRA_TAG_MIN_SCORE = 0.25
-EXTRA_TAG_MAX_GAP = 0.08
+EXTRA_TAG_MAX_GAP = 0.05
 
 _topic_matrix = None
 _topic_lock = threading.Lock()

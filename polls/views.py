@@ -8,6 +8,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from chat.search import search_polls
 from core.http import BadRequest, error_body, is_json_request, json_error, read_payload
 from core.ratelimit import RateLimited, ratelimit_hit
 from core.security import client_ip, keyed_hash
@@ -274,6 +275,13 @@ def qr_svg(request, code):
 @require_GET
 def search(request):
     query = request.GET.get("q", "").strip()[:200]
-    polls = selectors.poll_keyword_search(query=query) if query else []
+    tag = request.GET.get("tag", "").strip()[:40]
+    results = search_polls(query=query, tag=tag)
     template = "polls/search.html#results" if request.htmx else "polls/search.html"
-    return render(request, template, {"query": query, "polls": polls})
+    context = {
+        "query": query,
+        "tag": tag,
+        "polls": results.polls,
+        "warming_up": results.warming_up,
+    }
+    return render(request, template, context)
