@@ -480,3 +480,29 @@ def test_poll_page_shows_the_ask_card(client):
     assert 'name="question"' in page
     assert 'id="answer" class="mt-4" aria-live="polite"' in page
     assert "Asking a poll needs JavaScript" in page
+
+
+async def test_missing_snippets_are_made_before_retrieval(groq):
+    """A poll whose snippets were never stored gets them embedded when first asked."""
+    poll = await make_poll(votes=[("Red", "Red reminds me of summer.")])
+    await database_sync_to_async(lambda: Snippet.objects.filter(poll=poll).delete())()
+
+    frames = await ask_and_wait(poll, "Why red?")
+
+    assert "“Red reminds me of summer.”" in frames[-1]
+    assert "Red reminds me of summer." in groq.prompt()
+    assert await database_sync_to_async(Snippet.objects.filter(poll=poll).count)() == 5
+
+
+async def test_a_removed_comment_is_never_quoted(groq):
+    """A comment the owner removed is neither sent to the model nor quoted as a source."""
+    poll = await make_poll(votes=[("Red", "Something rude about red."), ("Red", "Red is warm.")])
+    await database_sync_to_async(
+        lambda: poll.ballots.filter(comment__startswith="Something").update(comment_removed=True)
+    )()
+
+    frames = await ask_and_wait(poll, "What do people say about red?")
+
+    assert "Something rude" not in groq.prompt()
+    assert "Something rude" not in frames[-1]
+    assert "“Red is warm.”" in frames[-1]
