@@ -2,10 +2,11 @@
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -15,6 +16,17 @@ from core.ratelimit import RateLimited, ratelimit_hit
 from core.security import is_valid_voter_token
 from polls.models import Poll
 from polls.services import Voter
+
+# One thread counts every socket's questions: django.core.cache.cache is one client per
+# context, so counting from each consumer's own context would open a Redis pool per socket.
+_counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask-ratelimit")
+
+
+async def count_question(ident: str) -> None:
+    """Count one question against the voter's limit; raise RateLimited once over it."""
+    await asyncio.get_running_loop().run_in_executor(
+        _counter, functools.partial(ratelimit_hit, scope="ask-voter", ident=ident)
+    )
 
 
 class AskConsumer(AsyncWebsocketConsumer):
@@ -53,9 +65,7 @@ class AskConsumer(AsyncWebsocketConsumer):
             await self.refuse("invalid", problem)
             return
         try:
-            await sync_to_async(ratelimit_hit, thread_sensitive=False)(
-                scope="ask-voter", ident=self.rate_ident()
-            )
+            await count_question(self.rate_ident())
         except RateLimited as limited:
             await self.refuse(
                 "rate_limited",
