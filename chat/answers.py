@@ -343,13 +343,12 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def groq_client(timings: Timings):
-    def mark_request(request):
+def groq_client(timings: Timings) -> groq.AsyncGroq:
+    """A client for one answer; it notes when its first request leaves."""
+
+    async def on_request(request: httpx.Request) -> None:
         if not timings.upstream_request:
             timings.upstream_request = time.monotonic()
-
-    async def on_request(request):
-        mark_request(request)
 
     timeout = httpx.Timeout(
         settings.GROQ_READ_TIMEOUT, connect=settings.GROQ_CONNECT_TIMEOUT, pool=5.0
