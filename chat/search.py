@@ -124,7 +124,7 @@ class PollIndex:
     def _load(self, since) -> None:
         snippets = Snippet.objects.filter(kind__in=[Snippet.Kind.POLL, Snippet.Kind.OPTION])
         if since is not None:
-            changed = Snippet.objects.filter(updated_at__gt=since).values("poll_id")
+            changed = snippets.filter(updated_at__gt=since).values("poll_id")
             snippets = snippets.filter(poll_id__in=changed)
         rows = snippets.order_by("poll_id").values_list("poll_id", "kind", "vector")
         poll_ids, vectors = [], []

@@ -77,7 +77,8 @@ def _store(*, poll_id: int, sources: list[SnippetSource], known: dict) -> int:
             unique_fields=["kind", "source_id"],
             update_fields=["poll", "text", "text_hash", "model_name", "vector", "updated_at"],
         )
-        transaction.on_commit(_index_changed, robust=True)
+        if any(source.kind != Snippet.Kind.COMMENT for source, _ in changed):
+            transaction.on_commit(_index_changed, robust=True)  # comments are not searched
     return len(rows)
 
 

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 
 from chat import search, services
+from polls import services as poll_services
+from polls.models import Ballot
 from tests.polls.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +154,17 @@ def test_search_page_works_with_and_without_htmx(polls, client):
     fragment = client.get("/search", {"q": "car"}, headers={"HX-Request": "true"})
     assert fragment.content.lstrip().startswith(b'<div id="search-results"')
     assert b"Should cities ban automobiles from the centre?" in fragment.content
+
+
+def test_a_comment_does_not_make_processes_reload(polls, django_capture_on_commit_callbacks):
+    """Comments are not part of a poll's search row: embedding one keeps the version."""
+    poll = polls[0]
+    voter = poll_services.Voter(token="reader", ip="127.0.0.1")
+    poll_services.vote_cast(
+        poll=poll, voter=voter, option_ids=[poll.options.first().pk], comment="Crispy!"
+    )
+    ballot = Ballot.objects.get(poll=poll)
+    version = cache.get(search.VERSION_KEY)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.comment_snippet_sync(ballot_id=ballot.pk) == 1
+    assert cache.get(search.VERSION_KEY) == version
