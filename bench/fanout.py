@@ -228,6 +228,8 @@ class Worker:
         self.frames += 1
         if not self.record:
             return
+        if VERSION_MARK not in payload:
+            return  # a viewer-count fragment: it carries no tally
         version = _int_after(payload, VERSION_MARK, b'"')
         total = _int_after(payload, TOTAL_MARK, b"<")
         if total < 0:

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client
 
+from chat import tasks as chat_tasks
 from tests.polls.factories import PollFactory
 
 pytest_plugins = ["tests.server"]
@@ -26,6 +27,13 @@ def _close_database_pools(django_db_setup, django_db_blocker):
                     " WHERE datname = %s AND pid <> pg_backend_pid()",
                     [database.settings_dict["NAME"]],
                 )
+
+
+@pytest.fixture(autouse=True)
+def _finish_background_embeddings():
+    """Let embeddings queued by a test finish while its database still exists."""
+    yield
+    chat_tasks.wait_for_background()
 
 
 @pytest.fixture(autouse=True)
