@@ -23,13 +23,6 @@ TOPICS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fresh_index():
-    search.reset_index()
-    yield
-    search.reset_index()
-
-
 @pytest.fixture
 def synced(django_capture_on_commit_callbacks):
     """Sync a poll's snippets and run the commit hooks that tell the index."""

@@ -9,13 +9,6 @@ from tests.polls.factories import PollFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fresh_index():
-    search.reset_index()
-    yield
-    search.reset_index()
-
-
 @pytest.fixture
 def tagged(django_capture_on_commit_callbacks):
     """Create a poll and run the embedding task on it, as the worker would."""

@@ -1,0 +1,13 @@
+"""Fixtures for the insights tests."""
+
+import pytest
+
+from chat import search
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():
+    """Each test starts with an empty in-process search index."""
+    search.reset_index()
+    yield
+    search.reset_index()
