@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -822,3 +822,11 @@ def test_readiness_checks_database_channel_layer_and_broker(client, db):
         "channel_layer": "ok",
         "broker": "ok",
     }
+
+
+def test_close_time_is_shown_in_the_creators_time_zone(client, db):
+    """A close time reads as the creator's wall-clock time, labelled with their zone."""
+    closes_at = datetime(2030, 1, 15, 17, 30, tzinfo=UTC)
+    poll = PollFactory(closes_at=closes_at, timezone_name="America/New_York")
+    page = client.get(f"/poll/{poll.code}").content.decode()
+    assert "closes Jan 15, 2030 12:30 (America/New_York)" in page
