@@ -25,7 +25,6 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from chat.models import EMBEDDING_DIM, Snippet
-from core.security import keyed_hash
 from polls import selectors
 from polls.models import Ballot, Poll
 from polls.selectors import Tally
@@ -166,23 +165,12 @@ def poll_facts(*, poll_id: int, voter: Voter) -> tuple[PollFacts, list[Candidate
     poll = Poll.objects.filter(pk=poll_id).first()
     if poll is None:
         return None
-    has_voted = bool(voter.token or voter.user_id is not None) and (
-        selectors.voter_choices(poll=poll, voter_key=voter.key) is not None
-    )
-    is_owner = (voter.user_id is not None and voter.user_id == poll.owner_id) or (
-        bool(voter.token)
-        and poll.owner_id is None
-        and bool(poll.creator_key)
-        and poll.creator_key == keyed_hash(voter.token, purpose="creator")
-    )
     facts = PollFacts(
         poll_id=poll.pk,
         code=poll.code,
         question=poll.question,
         closed=poll.is_closed(),
-        results_visible=selectors.results_visible(
-            poll=poll, has_voted=has_voted, is_owner=is_owner
-        ),
+        results_visible=selectors.voter_sees_results(poll=poll, voter=voter),
         results_visibility=poll.results_visibility,
         is_multiple=poll.is_multiple,
         tally=selectors.poll_tally(poll=poll),

@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from chat import answers
 from core.ratelimit import RateLimited, ratelimit_hit
-from core.security import is_valid_voter_token
+from polls.consumers import voter_from_scope
 from polls.models import Poll
 from polls.services import Voter
 
@@ -45,13 +44,7 @@ class AskConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused
             return
         self.poll_id = poll_id
-        user = self.scope.get("user")
-        token = self.scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME, "")
-        self.voter = Voter(
-            token=token if is_valid_voter_token(token) else "",
-            ip="",
-            user_id=user.pk if user is not None and user.is_authenticated else None,
-        )
+        self.voter = voter_from_scope(self.scope)
         await self.accept()
 
     async def disconnect(self, code):

@@ -6,10 +6,21 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from core.security import is_valid_voter_token, keyed_hash
+from core.security import is_valid_voter_token
 from polls import live, selectors, viewers
 from polls.models import Poll
 from polls.services import Voter
+
+
+def voter_from_scope(scope) -> Voter:
+    """The voter behind a socket: its signed-in user and its browser's voter token."""
+    user = scope.get("user")
+    token = scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME, "")
+    return Voter(
+        token=token if is_valid_voter_token(token) else "",
+        ip="",
+        user_id=user.pk if user is not None and user.is_authenticated else None,
+    )
 
 
 class PollTallyConsumer(AsyncWebsocketConsumer):
@@ -100,21 +111,8 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         poll = Poll.objects.filter(code=code).first()
         if poll is None:
             return None
-        user = self.scope.get("user")
-        user_id = user.pk if user is not None and user.is_authenticated else None
-        token = self.scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME, "")
-        voter = Voter(token=token if is_valid_voter_token(token) else "", ip="", user_id=user_id)
-        has_voted = (user_id is not None or voter.token) and selectors.voter_choices(
-            poll=poll, voter_key=voter.key
-        ) is not None
-        is_owner = (user_id is not None and user_id == poll.owner_id) or (
-            bool(voter.token)
-            and poll.owner_id is None
-            and poll.creator_key == keyed_hash(voter.token, purpose="creator")
-        )
-        self.sees_results = selectors.results_visible(
-            poll=poll, has_voted=bool(has_voted), is_owner=is_owner
-        )
+        voter = voter_from_scope(self.scope)
+        self.sees_results = selectors.voter_sees_results(poll=poll, voter=voter)
         if not self.sees_results and poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
             self.voter_group_name = live.voter_group(poll.pk, voter.key)
         return poll

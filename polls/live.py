@@ -182,11 +182,6 @@ def _loop_coalescers() -> LoopCoalescers:
     return coalescers
 
 
-async def announce_tally(poll_id: int) -> None:
-    """Mark the poll's tally dirty on this loop's coalescer."""
-    _mark_dirty(poll_id)
-
-
 def _mark_dirty(poll_id: int) -> None:
     _loop_coalescers().tally.mark(poll_id)
 

@@ -1,10 +1,15 @@
 """Reads: tallies, results as users see them, what a voter chose, lists of polls."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, Sum
 
+from core.security import keyed_hash
 from polls.models import Ballot, Option, Poll, TallyShard
+
+if TYPE_CHECKING:
+    from polls.services import Voter
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,27 @@ def voter_choices(*, poll: Poll, voter_key: str) -> list[int] | None:
     if ballot is None:
         return None
     return sorted(ballot.choices.values_list("option_id", flat=True))
+
+
+def is_poll_owner(*, poll: Poll, voter: "Voter") -> bool:
+    """The signed-in owner, or, for a poll created anonymously, the browser that created it."""
+    if poll.owner_id is not None:
+        return voter.user_id is not None and voter.user_id == poll.owner_id
+    return (
+        bool(voter.token)
+        and bool(poll.creator_key)
+        and poll.creator_key == keyed_hash(voter.token, purpose="creator")
+    )
+
+
+def voter_sees_results(*, poll: Poll, voter: "Voter") -> bool:
+    """Whether this voter may see the poll's numbers now."""
+    has_voted = bool(voter.token or voter.user_id is not None) and (
+        voter_choices(poll=poll, voter_key=voter.key) is not None
+    )
+    return results_visible(
+        poll=poll, has_voted=has_voted, is_owner=is_poll_owner(poll=poll, voter=voter)
+    )
 
 
 def results_visible(*, poll: Poll, has_voted: bool, is_owner: bool) -> bool:

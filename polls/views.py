@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from chat.search import search_polls
 from core.http import BadRequest, error_body, is_json_request, json_error, read_payload
 from core.ratelimit import RateLimited, ratelimit_hit
-from core.security import client_ip, keyed_hash
+from core.security import client_ip
 from core.views import rate_limited
 from polls import live, selectors, services
 from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
@@ -50,20 +50,16 @@ def voter_for(request) -> services.Voter:
 
 
 def is_owner(request, poll: Poll) -> bool:
-    if poll.owner_id is not None:
-        return request.user.is_authenticated and request.user.pk == poll.owner_id
-    return bool(poll.creator_key) and poll.creator_key == keyed_hash(
-        request.voter_token, purpose="creator"
-    )
+    return selectors.is_poll_owner(poll=poll, voter=voter_for(request))
 
 
-def poll_context(request, poll: Poll, *, your_vote=None, voted_lookup=True, message="") -> dict:
+def poll_context(request, poll: Poll, *, your_vote=None, message="") -> dict:
     """Everything the poll page and its fragments need to render for this browser."""
     options = list(poll.options.all())
     voter = voter_for(request)
-    if your_vote is None and voted_lookup:
+    if your_vote is None:
         your_vote = selectors.voter_choices(poll=poll, voter_key=voter.key)
-    owner = is_owner(request, poll)
+    owner = selectors.is_poll_owner(poll=poll, voter=voter)
     version = live.tally_version()
     tally = selectors.poll_tally(poll=poll, options=options)
     visible = selectors.results_visible(poll=poll, has_voted=your_vote is not None, is_owner=owner)
