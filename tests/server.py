@@ -67,7 +67,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_healthy(server: LiveServer, deadline: float) -> bool:
+def wait_until_healthy(server: LiveServer, deadline: float) -> bool:
     """Poll /health until it answers 200; False if the process died first."""
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -83,7 +83,7 @@ def _wait_until_healthy(server: LiveServer, deadline: float) -> bool:
     )
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_daphne(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
     process.terminate()
@@ -94,14 +94,10 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
-@contextmanager
-def run_daphne(*, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
-    """Start daphne serving config.asgi on a free port and the current test database.
-
-    Rate limits are off so that many requests from one address are all served; env adds
-    or overrides variables for the server process.
-    """
-    server_env = {
+def daphne_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test server: the current test database, rate limits off (so
+    many requests from one address are all served), and env's additions."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -112,28 +108,39 @@ def run_daphne(*, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
+
+
+def launch_daphne(*, port: int, log_path: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start daphne serving config.asgi on 127.0.0.1:port, appending its output to log_path."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [
+                str(DAPHNE),
+                "-e",
+                f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
+                "config.asgi:application",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@contextmanager
+def run_daphne(*, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Start daphne on a free port and the current test database (see daphne_env)."""
+    server_env = daphne_env(env)
     for attempt in range(1, START_ATTEMPTS + 1):
         port = free_port()
         log_path = log_dir / f"daphne-{port}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    str(DAPHNE),
-                    "-e",
-                    f"tcp:port={port}:interface=127.0.0.1:backlog=1024",
-                    "config.asgi:application",
-                ],
-                cwd=BASE_DIR,
-                env=server_env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        process = launch_daphne(port=port, log_path=log_path, env=server_env)
         server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
         try:
-            healthy = _wait_until_healthy(server, time.monotonic() + START_TIMEOUT)
+            healthy = wait_until_healthy(server, time.monotonic() + START_TIMEOUT)
         except BaseException:
-            _stop(process)
+            stop_daphne(process)
             raise
         if healthy:
             break
@@ -143,7 +150,7 @@ def run_daphne(*, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[
     try:
         yield server
     finally:
-        _stop(server.process)
+        stop_daphne(server.process)
 
 
 @pytest.fixture(scope="module")

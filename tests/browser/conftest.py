@@ -19,10 +19,17 @@ import httpx
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.db import connection
 from playwright.sync_api import BrowserContext, Route
 
-from tests.server import BASE_DIR, DAPHNE, LiveServer, database_url, free_port
+from tests.server import (
+    START_TIMEOUT,
+    LiveServer,
+    daphne_env,
+    free_port,
+    launch_daphne,
+    stop_daphne,
+    wait_until_healthy,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -206,52 +213,24 @@ class RestartableDaphne:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"daphne-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url(connection.settings_dict),
-            "RATELIMIT_ENABLE": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.env = daphne_env()
         self.process: subprocess.Popen | None = None
 
     @property
     def server(self) -> LiveServer:
         return LiveServer(url=self.url, process=self.process, log_path=self.log_path)
 
-    def start(self, timeout: float = 60.0) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-                cwd=BASE_DIR,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+    def start(self) -> None:
+        self.process = launch_daphne(port=self.port, log_path=self.log_path, env=self.env)
+        if not wait_until_healthy(self.server, time.monotonic() + START_TIMEOUT):
+            raise RuntimeError(
+                f"daphne did not start on port {self.port}:\n{self.server.log_tail()}"
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"daphne did not start on port {self.port}:\n{self.server.log_tail()}")
 
     def stop(self) -> None:
         """Stop the process the way a deploy does: SIGTERM, then wait for it to exit."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
+        if self.process is not None:
+            stop_daphne(self.process)
 
 
 @pytest.fixture
