@@ -5,6 +5,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
     path("", include("polls.urls")),
+    path("", include("accounts.urls")),
+    path("accounts/", include("accounts.auth_urls")),
+    path("", include("notifications.urls")),
 ]
 
 handler404 = "core.views.not_found"

@@ -1,4 +1,4 @@
-"""Input checks for creating polls and voting, shared by the HTML, htmx and JSON paths."""
+"""Input checks for creating, editing and voting, shared by the HTML, htmx and JSON paths."""
 
 import re
 import zoneinfo
@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 
 from polls.models import Poll
@@ -159,11 +160,14 @@ class PollCreateForm(forms.Form):
             except OverflowError:  # beyond year 9999 (or before year 1) in UTC
                 self.add_error("closes_at", "Pick a close time between now and the year 9999.")
             else:
-                if closes_at > timezone.now():
+                if self.close_time_allowed(closes_at):
                     cleaned["closes_at"] = closes_at
                 else:
                     self.add_error("closes_at", "Pick a close time in the future.")
         return cleaned
+
+    def close_time_allowed(self, closes_at: datetime) -> bool:
+        return closes_at > timezone.now()
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
@@ -175,6 +179,87 @@ class PollCreateForm(forms.Form):
             "results_visibility": data["results_visibility"],
             "allow_comments": data["comments"] == "allowed",
             "protection": data["protection"],
+            "listed": data["visibility"] == "listed",
+            "closes_at": data["closes_at"],
+            "timezone_name": data["timezone"],
+        }
+
+
+OPTIONS_LOCKED = "Options are locked once votes arrive."
+CLOSE_TIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class PollEditForm(PollCreateForm):
+    """The owner's changes: the create form's rules, minus the settings votes depend on.
+
+    Fields a client leaves out keep their current values (see current_data), so a JSON
+    client may send only what changes. Options can change only while the poll has no votes.
+    """
+
+    choice_type = None
+    protection = None
+
+    settings_field_names = ("results_visibility", "comments", "visibility")
+
+    def __init__(self, *args, poll: Poll, locked: bool, **kwargs):
+        self.poll = poll
+        self.locked = locked
+        self.current_options = [option.text for option in poll.options.all()]
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def current_data(poll: Poll) -> QueryDict:
+        """The poll as this form's data: the close time as wall-clock time in its zone."""
+        data = QueryDict(mutable=True)
+        closes_at = ""
+        if poll.closes_at is not None:
+            local = poll.closes_at.astimezone(zoneinfo.ZoneInfo(poll.timezone))
+            closes_at = local.strftime(CLOSE_TIME_INPUT_FORMAT)
+        data.update(
+            {
+                "question": poll.question,
+                "description": poll.description,
+                "results_visibility": poll.results_visibility,
+                "comments": "allowed" if poll.allow_comments else "off",
+                "visibility": "listed" if poll.listed else "unlisted",
+                "closes_at": closes_at,
+                "timezone": poll.timezone,
+            }
+        )
+        data.setlist("options", [option.text for option in poll.options.all()])
+        return data
+
+    @classmethod
+    def merged(cls, poll: Poll, payload: QueryDict, *, locked: bool) -> "PollEditForm":
+        """A form over the poll's current values, overridden by whatever the client sent."""
+        data = cls.current_data(poll)
+        for name in payload:
+            data.setlist(name, payload.getlist(name))
+        return cls(data, poll=poll, locked=locked)
+
+    def clean_options(self):
+        options = self.cleaned_data["options"]
+        if self.locked and options != self.current_options:
+            raise ValidationError(OPTIONS_LOCKED, code="locked")
+        return options
+
+    def close_time_allowed(self, closes_at: datetime) -> bool:
+        # An unchanged close time stays, even once it has passed.
+        current = self.poll.closes_at
+        if current is not None and closes_at.replace(second=0, microsecond=0) == current.replace(
+            second=0, microsecond=0
+        ):
+            return True
+        return super().close_time_allowed(closes_at)
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "question": data["question"],
+            "description": data["description"],
+            "options": data["options"],
+            "results_visibility": data["results_visibility"],
+            "allow_comments": data["comments"] == "allowed",
             "listed": data["visibility"] == "listed",
             "closes_at": data["closes_at"],
             "timezone_name": data["timezone"],

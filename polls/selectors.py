@@ -137,3 +137,23 @@ def poll_keyword_search(*, query: str, limit: int = 20) -> list[Poll]:
             | Q(options__text__icontains=word)
         )
     return list(polls.distinct().order_by("-created_at")[:limit])
+
+
+def owner_polls(*, user):
+    """The user's polls, newest first, as a queryset to paginate."""
+    return Poll.objects.filter(owner=user).order_by("-created_at", "-pk")
+
+
+def poll_vote_counts(*, poll_ids: list[int]) -> dict[int, int]:
+    """Ballots per poll for many polls in one query; polls with no shards count zero."""
+    sums = dict(
+        TallyShard.objects.filter(poll_id__in=poll_ids, option__isnull=True)
+        .values_list("poll_id")
+        .annotate(total=Sum("count"))
+        .values_list("poll_id", "total")
+    )
+    return {poll_id: sums.get(poll_id) or 0 for poll_id in poll_ids}
+
+
+def poll_has_votes(*, poll: Poll) -> bool:
+    return Ballot.objects.filter(poll=poll).exists()

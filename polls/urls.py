@@ -14,4 +14,13 @@ urlpatterns = [
     path("poll/<str:code>/vote", views.vote, name="vote"),
     path("poll/<str:code>/results", views.results, name="results"),
     path("poll/<str:code>/qr.svg", views.qr_svg, name="qr-svg"),
+    path("poll/<str:code>/edit", views.edit, name="edit"),
+    path("poll/<str:code>/close", views.close, name="close"),
+    path("poll/<str:code>/reopen", views.reopen, name="reopen"),
+    path("poll/<str:code>/delete", views.delete, name="delete"),
+    path(
+        "poll/<str:code>/comments/<int:ballot_id>/remove",
+        views.comment_remove,
+        name="comment-remove",
+    ),
 ]

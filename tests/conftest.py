@@ -75,3 +75,21 @@ def poll(db):
 def on_postgres():
     if connection.vendor != "postgresql":
         pytest.fail("This test needs PostgreSQL: run it with DATABASE_URL set.")
+
+
+@pytest.fixture
+def user(db):
+    """A signed-up user; their password is tests.accounts.factories.PASSWORD."""
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def signed_in(user):
+    """A browser logged in as `user`: CSRF checks on, voter token and csrf_token held."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get("/")
+    client.csrf_token = client.cookies["csrftoken"].value
+    return client
