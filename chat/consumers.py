@@ -4,17 +4,20 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chat import answers
+from chat import answers, services
 from core.ratelimit import RateLimited, ratelimit_hit
 from polls.consumers import voter_from_scope
 from polls.models import Poll
 from polls.services import Voter
+
+logger = logging.getLogger(__name__)
 
 # One thread counts every socket's questions: django.core.cache.cache is one client per
 # context, so counting from each consumer's own context would open a Redis pool per socket.
@@ -34,6 +37,7 @@ class AskConsumer(AsyncWebsocketConsumer):
     poll_id: int | None = None
     voter: Voter | None = None
     answer: asyncio.Task | None = None
+    recording: set[asyncio.Task]
 
     async def connect(self):
         code = self.scope["url_route"]["kwargs"]["code"]
@@ -45,6 +49,7 @@ class AskConsumer(AsyncWebsocketConsumer):
             return
         self.poll_id = poll_id
         self.voter = voter_from_scope(self.scope)
+        self.recording = set()
         await self.accept()
 
     async def disconnect(self, code):
@@ -67,6 +72,7 @@ class AskConsumer(AsyncWebsocketConsumer):
             )
             return
         await self.stop_answer()
+        self.record_question(question)
         self.answer = asyncio.create_task(
             answers.answer_question(
                 send=self.send_html,
@@ -76,6 +82,21 @@ class AskConsumer(AsyncWebsocketConsumer):
                 timings=answers.Timings(arrived=arrived),
             )
         )
+
+    def record_question(self, question: str) -> None:
+        """Tell the poll's owner, beside the answer rather than before it."""
+        task = asyncio.create_task(
+            database_sync_to_async(services.question_record)(
+                poll_id=self.poll_id, question=question, asker_id=self.voter.user_id
+            )
+        )
+        self.recording.add(task)
+        task.add_done_callback(self.recorded)
+
+    def recorded(self, task: asyncio.Task) -> None:
+        self.recording.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("Could not record a question", exc_info=task.exception())
 
     async def stop_answer(self):
         task, self.answer = self.answer, None

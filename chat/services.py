@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from chat import embeddings, search
 from chat.models import PollTag, Snippet
+from notifications import services as notifications
 from polls.models import Ballot, Option, Poll
 
 
@@ -232,3 +233,10 @@ def poll_tags_assign(*, poll_id: int) -> list[str]:
             update_fields=["score"],
         )
     return labels
+
+
+def question_record(*, poll_id: int, question: str, asker_id: int | None) -> None:
+    """Note that someone asked the poll a question: its owner hears of it."""
+    poll = Poll.objects.filter(pk=poll_id).first()
+    if poll is not None:
+        notifications.question_asked(poll=poll, question=question, asker_id=asker_id)

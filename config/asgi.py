@@ -14,7 +14,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
-from polls.live import remember_server_loop  # noqa: E402
+from core.periodic import start_in_process  # noqa: E402
+from core.push import remember_server_loop  # noqa: E402
 
 application = remember_server_loop(
     ProtocolTypeRouter(
@@ -26,3 +27,6 @@ application = remember_server_loop(
         }
     )
 )
+
+# The embedded default has no Celery beat: the server runs the periodic tasks itself.
+start_in_process()

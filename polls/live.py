@@ -23,7 +23,9 @@ from django.core.cache import caches
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core import push
 from core.security import keyed_hash
+from notifications import live as notifications_live
 from polls import selectors
 from polls.models import Poll
 from polls.viewers import viewer_count
@@ -34,6 +36,7 @@ PUSH_INTERVAL = 0.1
 VIEWERS_PUSH_INTERVAL = 2.0
 TALLY_TEMPLATE = "polls/poll_detail.html#tally"
 VIEWERS_TEMPLATE = "polls/poll_detail.html#viewers"
+MY_COUNT_TEMPLATE = "accounts/my_polls.html#my-count"
 
 
 def poll_group(poll_id: int) -> str:
@@ -98,7 +101,16 @@ def tally_event(poll_id: int) -> dict | None:
         "hidden": visible_html
         if public
         else render_tally(poll=poll, visible=False, version=version, tally=tally),
+        "owner": owner_count(poll=poll, total_votes=tally.total_votes),
     }
+
+
+def owner_count(*, poll: Poll, total_votes: int) -> tuple[int, str] | None:
+    """The owner's "My polls" vote count for this poll, to send to their open tabs."""
+    if poll.owner_id is None:
+        return None
+    html = render_to_string(MY_COUNT_TEMPLATE, {"poll": poll, "count": total_votes})
+    return poll.owner_id, html
 
 
 def viewers_event(poll_id: int) -> dict:
@@ -108,8 +120,15 @@ def viewers_event(poll_id: int) -> dict:
 
 async def push_tally(poll_id: int) -> None:
     event = await database_sync_to_async(tally_event, thread_sensitive=False)(poll_id)
-    if event is not None:
-        await get_channel_layer().group_send(poll_group(poll_id), event)
+    if event is None:
+        return
+    owner = event.pop("owner")
+    await get_channel_layer().group_send(poll_group(poll_id), event)
+    if owner is not None:
+        owner_id, html = owner
+        await get_channel_layer().group_send(
+            notifications_live.user_group(owner_id), {"type": "bell.update", "html": html}
+        )
 
 
 async def push_viewers(poll_id: int) -> None:
@@ -160,18 +179,6 @@ class LoopCoalescers:
 _coalescers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopCoalescers]" = (
     weakref.WeakKeyDictionary()
 )
-_server_loop: asyncio.AbstractEventLoop | None = None
-
-
-def remember_server_loop(application):
-    """Wrap the ASGI application so sync code (views, on-commit hooks) can reach its loop."""
-
-    async def app(scope, receive, send):
-        global _server_loop  # one event loop per server process
-        _server_loop = asyncio.get_running_loop()
-        return await application(scope, receive, send)
-
-    return app
 
 
 def _loop_coalescers() -> LoopCoalescers:
@@ -218,8 +225,8 @@ def announce_tally_soon(poll_id: int) -> None:
     Outside a server (a worker, a management command) there is no loop to coalesce on,
     so the new state is pushed straight away.
     """
-    loop = _server_loop
-    if loop is not None and loop.is_running() and not loop.is_closed():
+    loop = push.server_loop()
+    if loop is not None:
         # A fresh context: the caller's (a sync worker thread's) must not leak into the
         # coalescer, or asgiref would take its executor for one that is busy.
         loop.call_soon_threadsafe(_mark_dirty, poll_id, context=contextvars.Context())
@@ -229,6 +236,4 @@ def announce_tally_soon(poll_id: int) -> None:
 
 def announce_voted(*, poll_id: int, voter_key: str) -> None:
     """Tell this voter's open pages that they voted, so they may now see the numbers."""
-    async_to_sync(get_channel_layer().group_send)(
-        voter_group(poll_id, voter_key), {"type": "voter.voted"}
-    )
+    push.group_send_from_sync(voter_group(poll_id, voter_key), {"type": "voter.voted"})

@@ -24,6 +24,11 @@ env = environ.Env(
     RATELIMIT_VOTE_PER_VOTER=(str, "20/m"),
     RATELIMIT_CREATE_PER_IP=(str, "20/h"),
     RATELIMIT_ASK_PER_VOTER=(str, "10/m"),
+    RATELIMIT_LOGIN_PER_IP=(str, "10/m"),
+    RATELIMIT_SIGNUP_PER_IP=(str, "5/h"),
+    NOTIFY_VOTE_BATCH_SECONDS=(int, 300),
+    PERIODIC_TASKS_IN_PROCESS=(bool, True),
+    SITE_URL=(str, "http://127.0.0.1:8000"),
     GROQ_API_KEY=(str, ""),
     GROQ_MODEL=(str, "llama-3.3-70b-versatile"),
     GROQ_BASE_URL=(str, ""),
@@ -49,14 +54,17 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
     "template_partials",
     "core",
+    "accounts",
     "polls",
     "chat",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -145,6 +154,19 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Owners hear of new votes at most once per window per poll (SPEC §5).
+NOTIFY_VOTE_BATCH_SECONDS = env("NOTIFY_VOTE_BATCH_SECONDS")
+# Celery beat runs this in production; on the embedded default (no broker) the server
+# runs it on a thread of its own unless PERIODIC_TASKS_IN_PROCESS is false.
+CELERY_BEAT_SCHEDULE = {
+    "close-due-polls": {"task": "polls.tasks.close_due_polls", "schedule": 5.0},
+    "flush-vote-batches": {
+        "task": "notifications.tasks.flush_vote_batches",
+        "schedule": float(max(1, min(NOTIFY_VOTE_BATCH_SECONDS, 30))),
+    },
+    "send-held-emails": {"task": "notifications.tasks.send_held_emails", "schedule": 60.0},
+}
+PERIODIC_TASKS_IN_PROCESS = env("PERIODIC_TASKS_IN_PROCESS")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -168,6 +190,8 @@ STORAGES = {
 
 vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL")
+# Where links in emails point.
+SITE_URL = env("SITE_URL")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
@@ -187,7 +211,13 @@ RATELIMITS = {
     "vote-voter": env("RATELIMIT_VOTE_PER_VOTER"),
     "create-ip": env("RATELIMIT_CREATE_PER_IP"),
     "ask-voter": env("RATELIMIT_ASK_PER_VOTER"),
+    "login-ip": env("RATELIMIT_LOGIN_PER_IP"),
+    "signup-ip": env("RATELIMIT_SIGNUP_PER_IP"),
 }
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "accounts:my-polls"
+LOGOUT_REDIRECT_URL = "polls:home"
 
 VOTER_COOKIE_NAME = "tally_voter"
 VOTER_COOKIE_MAX_AGE = 365 * 24 * 60 * 60

@@ -17,4 +17,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests run periodic work themselves; a server they start may turn the scheduler on.
+PERIODIC_TASKS_IN_PROCESS = env.bool("PERIODIC_TASKS_IN_PROCESS", default=False)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -55,4 +55,26 @@
   document.addEventListener("htmx:wsClose", function () {
     delete document.body.dataset.live;
   });
+
+  // Bell toasts: dismissed by their button, gone by themselves after a while, three at most.
+  var TOAST_SECONDS = 8;
+  var TOASTS_SHOWN = 3;
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-dismiss]");
+    if (button && button.closest("[data-toast]")) button.closest("[data-toast]").remove();
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "toasts") return;
+    var toasts = target.querySelectorAll("[data-toast]");
+    for (var i = 0; i < toasts.length - TOASTS_SHOWN; i++) toasts[i].remove();
+    target.querySelectorAll("[data-toast]:not([data-timed])").forEach(function (toast) {
+      toast.dataset.timed = "true";
+      setTimeout(function () {
+        toast.remove();
+      }, TOAST_SECONDS * 1000);
+    });
+  });
 })();

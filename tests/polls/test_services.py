@@ -255,3 +255,30 @@ def test_voter_keys_hash_the_token_and_tell_users_apart():
     assert anonymous.ip not in anonymous.ip_key
     assert voter_number(1, user_id=7).key == voter_number(2, user_id=7).key
     assert voter_number(1).key != voter_number(2).key
+
+
+def test_vote_on_options_removed_by_a_concurrent_edit_is_refused():
+    """A vote checked against options that an edit then removed is refused, not a 500."""
+    poll = PollFactory(options=["Red", "Green", "Blue"])
+    loaded = Poll.objects.get(pk=poll.pk)  # as a vote request loaded it
+    blue = loaded.options.get(text="Blue")
+    services.poll_update(
+        poll=Poll.objects.get(pk=poll.pk),
+        question=poll.question,
+        description="",
+        allow_comments=True,
+        listed=True,
+        results_visibility=poll.results_visibility,
+        closes_at=None,
+        timezone_name="UTC",
+        options=["Red", "Green"],
+    )
+
+    outcome = services.vote_cast(
+        poll=loaded, voter=services.Voter(token="t1", ip="127.0.0.1"), option_ids=[blue.pk]
+    )
+
+    assert outcome.result == services.VoteResult.OPTIONS_CHANGED
+    assert outcome.tally.total_votes == 0
+    assert [option.text for option in outcome.tally.options] == ["Red", "Green"]
+    assert not Ballot.objects.filter(poll=poll).exists()

@@ -1,0 +1,20 @@
+"""Celery tasks of the bell: emails and the periodic vote digest. Each only calls services."""
+
+from celery import shared_task
+
+from notifications import services
+
+
+@shared_task(ignore_result=True)
+def send_notification_email(notification_id: int) -> None:
+    services.notification_email_send(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def flush_vote_batches() -> None:
+    services.vote_batches_flush_due()
+
+
+@shared_task(ignore_result=True)
+def send_held_emails() -> None:
+    services.held_emails_send()

@@ -1,0 +1,89 @@
+"""The notification list, marking read and preferences. Each works with htmx, as a plain
+form and (for marking read) as JSON."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.http import is_json_request
+from notifications import selectors, services
+from notifications.forms import PreferencesForm
+from notifications.live import render_badge
+
+PAGE_SIZE = 50
+LIST_TEMPLATE = "notifications/list.html"
+
+
+def see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def notification_list(request):
+    page = Paginator(selectors.inbox(user_id=request.user.pk), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, LIST_TEMPLATE, {"page": page})
+
+
+@login_required
+@require_POST
+def mark_read(request, notification_id: int):
+    user_id = request.user.pk
+    notification = selectors.inbox(user_id=user_id).filter(pk=notification_id).first()
+    if notification is None:
+        raise Http404("No such notification.")
+    services.notification_mark_read(user_id=user_id, notification_id=notification_id)
+    unread = selectors.unread_count(user_id=user_id)
+    if is_json_request(request):
+        return JsonResponse({"unread": unread})
+    if request.htmx:
+        notification.refresh_from_db()
+        return render(
+            request,
+            f"{LIST_TEMPLATE}#item-read",
+            {"notification": notification, "badge": render_badge(count=unread)},
+        )
+    return see_other(reverse("notifications:list"))
+
+
+@login_required
+@require_POST
+def mark_all_read(request):
+    user_id = request.user.pk
+    services.notifications_mark_all_read(user_id=user_id)
+    if is_json_request(request):
+        return JsonResponse({"unread": 0})
+    if request.htmx:
+        page = Paginator(selectors.inbox(user_id=user_id), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        return render(
+            request, f"{LIST_TEMPLATE}#inbox", {"page": page, "badge": render_badge(count=0)}
+        )
+    return see_other(reverse("notifications:list"))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences(request):
+    current = services.preferences_for(user_id=request.user.pk)
+    template = "notifications/preferences.html"
+    if request.method != "POST":
+        return render(request, template, {"form": PreferencesForm(instance=current)})
+    form = PreferencesForm(request.POST, instance=current)
+    if not form.is_valid():
+        partial = f"{template}#form" if request.htmx else template
+        return render(request, partial, {"form": form}, status=400)
+    services.preferences_update(user_id=request.user.pk, **form.cleaned_data)
+    if request.htmx:
+        return render(request, f"{template}#form", {"form": form, "saved": True})
+    messages.success(request, "Notification settings saved.")
+    return see_other(reverse("notifications:preferences"))

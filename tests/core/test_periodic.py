@@ -1,0 +1,88 @@
+"""Periodic work: the beat schedule, and a server without a broker running it itself."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from core import periodic
+from notifications.models import Kind, Notification
+from polls.models import Poll
+from tests.polls.factories import PollFactory
+from tests.server import run_daphne
+
+DEADLINE = 60
+
+
+def test_schedule_names_real_tasks():
+    """Every entry of the beat schedule is a task that exists, with a positive interval."""
+    intervals = periodic.schedule_intervals()
+
+    assert set(intervals) == {
+        "polls.tasks.close_due_polls",
+        "notifications.tasks.flush_vote_batches",
+        "notifications.tasks.send_held_emails",
+    }
+    for path, seconds in intervals.items():
+        assert seconds > 0
+        assert import_string(path).name == path
+
+
+def test_vote_flush_runs_at_least_once_per_window(settings):
+    """A short batch window is flushed about as often as it lasts."""
+    assert settings.CELERY_BEAT_SCHEDULE["flush-vote-batches"]["schedule"] <= max(
+        1, settings.NOTIFY_VOTE_BATCH_SECONDS
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_due_tasks_run_and_are_booked_again():
+    """A due task runs in the calling thread and its next run is one interval later."""
+    poll = PollFactory(closes_at=timezone.now() - timedelta(seconds=1))
+    intervals = {"polls.tasks.close_due_polls": 5.0}
+    next_runs = {"polls.tasks.close_due_polls": 100.0}
+
+    periodic.run_due_tasks(next_runs, intervals, now=99.0)  # not due yet
+    poll.refresh_from_db()
+    assert poll.closed_at is None
+
+    periodic.run_due_tasks(next_runs, intervals, now=100.0)
+    poll.refresh_from_db()
+    assert poll.closed_at is not None
+    assert next_runs["polls.tasks.close_due_polls"] == 105.0
+
+
+def test_scheduler_stays_off_with_a_broker(settings):
+    """With a broker, Celery beat does the scheduling: the server starts no thread."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.PERIODIC_TASKS_IN_PROCESS = True
+
+    assert periodic.start_in_process() is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_server_without_broker_closes_polls_and_notifies(tmp_path, django_user_model, monkeypatch):
+    """With no broker the server itself closes a poll at its close time and tells the owner."""
+    owner = django_user_model.objects.create_user(username="closer", password="x" * 20)
+    poll = PollFactory(
+        question="Closing soon?", owner=owner, closes_at=timezone.now() + timedelta(seconds=2)
+    )
+    # The site's own defaults: local settings, no broker, no scheduling variable set.
+    embedded = {"REDIS_URL": "", "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+
+    monkeypatch.delenv("PERIODIC_TASKS_IN_PROCESS", raising=False)
+    with run_daphne(log_dir=tmp_path, env=embedded) as server:
+        end = time.monotonic() + DEADLINE
+        while Poll.objects.get(pk=poll.pk).closed_at is None:
+            assert time.monotonic() < end, f"the poll was not closed:\n{server.log_tail()}"
+            time.sleep(0.2)
+
+    closed = Poll.objects.get(pk=poll.pk)
+    assert closed.closed_at == poll.closes_at
+    assert list(
+        Notification.objects.filter(recipient=owner, kind=Kind.CLOSED).values_list(
+            "text", flat=True
+        )
+    ) == ["“Closing soon?” closed. No votes were cast."]
