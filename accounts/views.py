@@ -24,18 +24,13 @@ from accounts.forms import (
     SetPasswordForm,
     SignUpForm,
 )
+from core.http import see_other
 from core.ratelimit import RateLimited, ratelimit_hit
 from core.security import client_ip
 from core.views import rate_limited
 from polls import selectors
 
 MY_POLLS_PER_PAGE = 50
-
-
-def see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 def safe_next(request) -> str:

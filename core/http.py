@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import JsonResponse, QueryDict
+from django.http import HttpResponseRedirect, JsonResponse, QueryDict
 from django.http.request import RawPostDataException
 
 
@@ -110,3 +110,10 @@ def _field_names(request) -> list[str]:
             for name in MULTIPART_NAME.findall(body)
         ]
     return [name for name, _ in parse_qsl(body, keep_blank_values=True)]
+
+
+def see_other(url: str) -> HttpResponseRedirect:
+    """Redirect with 303, so that a browser follows a form post with a GET."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response

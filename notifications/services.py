@@ -82,6 +82,11 @@ def _poll_title(poll) -> str:
     return "“" + Truncator(poll.question).chars(80) + "”"
 
 
+def _quote(text: str) -> str:
+    """What someone wrote, on one line and short enough for a notification."""
+    return "“" + Truncator(" ".join(text.split())).chars(120) + "”"
+
+
 def _poll_ballots(poll_id: int) -> int:
     from polls.models import TallyShard
 
@@ -160,12 +165,11 @@ def comment_posted(*, poll, comment: str, author_id: int | None) -> Notification
     """Tell the owner about a new comment (not their own)."""
     if poll.owner_id is None or author_id == poll.owner_id or not comment.strip():
         return None
-    quoted = Truncator(" ".join(comment.split())).chars(120)
     return notification_create(
         recipient_id=poll.owner_id,
         kind=Kind.COMMENT,
         poll=poll,
-        text=f"New comment on {_poll_title(poll)}: “{quoted}”",
+        text=f"New comment on {_poll_title(poll)}: {_quote(comment)}",
         url=poll.get_absolute_url() + "#comments",
     )
 
@@ -201,12 +205,11 @@ def question_asked(*, poll, question: str, asker_id: int | None) -> Notification
     """Tell the owner that someone asked their poll a question (not themselves)."""
     if poll.owner_id is None or asker_id == poll.owner_id:
         return None
-    quoted = Truncator(" ".join(question.split())).chars(120)
     return notification_create(
         recipient_id=poll.owner_id,
         kind=Kind.ASKED,
         poll=poll,
-        text=f"Someone asked {_poll_title(poll)}: “{quoted}”",
+        text=f"Someone asked {_poll_title(poll)}: {_quote(question)}",
         url=poll.get_absolute_url() + "#ask",
     )
 

@@ -4,24 +4,18 @@ form and (for marking read) as JSON."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.http import is_json_request
+from core.http import is_json_request, see_other
 from notifications import selectors, services
 from notifications.forms import PreferencesForm
 from notifications.live import render_badge
 
 PAGE_SIZE = 50
 LIST_TEMPLATE = "notifications/list.html"
-
-
-def see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 @login_required

@@ -171,18 +171,21 @@ class PollCreateForm(forms.Form):
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
-        return {
+        arguments = {
             "question": data["question"],
             "description": data["description"],
             "options": data["options"],
-            "choice_type": data["choice_type"],
             "results_visibility": data["results_visibility"],
             "allow_comments": data["comments"] == "allowed",
-            "protection": data["protection"],
             "listed": data["visibility"] == "listed",
             "closes_at": data["closes_at"],
             "timezone_name": data["timezone"],
         }
+        # Settings votes depend on: chosen at creation, absent from the edit form.
+        for name in ("choice_type", "protection"):
+            if name in self.fields:
+                arguments[name] = data[name]
+        return arguments
 
 
 OPTIONS_LOCKED = "Options are locked once votes arrive."
@@ -251,19 +254,6 @@ class PollEditForm(PollCreateForm):
         ):
             return True
         return super().close_time_allowed(closes_at)
-
-    def service_arguments(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "question": data["question"],
-            "description": data["description"],
-            "options": data["options"],
-            "results_visibility": data["results_visibility"],
-            "allow_comments": data["comments"] == "allowed",
-            "listed": data["visibility"] == "listed",
-            "closes_at": data["closes_at"],
-            "timezone_name": data["timezone"],
-        }
 
 
 class VoteForm(forms.Form):

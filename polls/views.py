@@ -4,7 +4,7 @@ or a page, and a JSON client with JSON, as the public API describes."""
 import functools
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -13,7 +13,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from chat.search import search_polls
-from core.http import BadRequest, error_body, is_json_request, json_error, read_payload
+from core.http import (
+    BadRequest,
+    error_body,
+    is_json_request,
+    json_error,
+    read_payload,
+    see_other,
+)
 from core.ratelimit import RateLimited, ratelimit_hit
 from core.security import client_ip
 from core.views import error_response, rate_limited
@@ -38,12 +45,6 @@ VOTE_STATUS = {
     VoteResult.OPTIONS_CHANGED: 409,
 }
 DEFAULT_OPTION_FIELDS = 3
-
-
-def see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 def voter_for(request) -> services.Voter:

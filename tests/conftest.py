@@ -6,6 +6,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from chat import tasks as chat_tasks
+from tests.helpers import open_browser
 from tests.polls.factories import PollFactory
 
 pytest_plugins = ["tests.server"]
@@ -59,11 +60,8 @@ def voter(client):
 
 
 @pytest.fixture
-def other_voter():
-    other = Client(enforce_csrf_checks=True)
-    other.get("/")
-    other.csrf_token = other.cookies["csrftoken"].value
-    return other
+def other_voter(db):
+    return open_browser()
 
 
 @pytest.fixture
@@ -88,8 +86,4 @@ def user(db):
 @pytest.fixture
 def signed_in(user):
     """A browser logged in as `user`: CSRF checks on, voter token and csrf_token held."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    client.get("/")
-    client.csrf_token = client.cookies["csrftoken"].value
-    return client
+    return open_browser(user)

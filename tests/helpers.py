@@ -1,6 +1,34 @@
-"""Small helpers for driving Tally's HTTP API from tests."""
+"""Small helpers for driving Tally's HTTP API and sockets from tests."""
 
+import asyncio
 import json
+
+from django.test import Client
+
+
+def open_browser(user=None) -> Client:
+    """A browser that has opened the home page (signed in as user, if given): CSRF checks
+    on, holding a voter token and, as csrf_token, the value to send back."""
+    client = Client(enforce_csrf_checks=True)
+    if user is not None:
+        client.force_login(user)
+    client.get("/")
+    client.csrf_token = client.cookies["csrftoken"].value
+    return client
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+async def receive_until(communicator, predicate, deadline: float = 10):
+    """Read socket frames until one satisfies predicate; return it (fails after deadline)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        frame = await communicator.receive_from(timeout=max(0.01, end - loop.time()))
+        if predicate(frame):
+            return frame
 
 
 def post_json(client, url, body, **headers):

@@ -6,11 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.template.loader import render_to_string
-from django.test import Client
 
 from polls.models import Poll
 from tests.accounts.factories import PASSWORD, UserFactory
-from tests.helpers import post_form, post_htmx, post_json
+from tests.helpers import open_browser, post_form, post_htmx, post_json, text
 from tests.polls.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,18 +18,6 @@ SIGNUP = "/accounts/signup/"
 LOGIN = "/accounts/login/"
 LOGOUT = "/accounts/logout/"
 NEW_PASSWORD = "another long passphrase 7"
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def browser() -> Client:
-    """A further browser that has opened the home page."""
-    client = Client(enforce_csrf_checks=True)
-    client.get("/")
-    client.csrf_token = client.cookies["csrftoken"].value
-    return client
 
 
 def signup_data(username="ada", **extra) -> dict:
@@ -136,12 +123,12 @@ def test_htmx_signup_redirects_the_browser_or_returns_the_form(voter):
 def test_signup_rate_limit_per_ip_answers_429_with_retry_after(settings):
     """Sign-ups over the per-address limit get 429 with Retry-After; page views do not count."""
     settings.RATELIMITS = {**settings.RATELIMITS, "signup-ip": "2/h"}
-    first = browser()
+    first = open_browser()
     for _ in range(5):
         assert first.get(SIGNUP).status_code == 200
     assert post_form(first, SIGNUP, {**signup_data("a1"), "password2": "x"}).status_code == 400
-    assert post_form(browser(), SIGNUP, signup_data("a2")).status_code == 303
-    refused = post_form(browser(), SIGNUP, signup_data("a3"))
+    assert post_form(open_browser(), SIGNUP, signup_data("a2")).status_code == 303
+    refused = post_form(open_browser(), SIGNUP, signup_data("a3"))
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 3600
     assert not get_user_model().objects.filter(username="a3").exists()
@@ -192,7 +179,7 @@ def test_login_follows_a_safe_next(voter, user):
     """Login redirects to `next` when it is a page of this site."""
     data = {"username": user.username, "password": PASSWORD, "next": "/poll/xyz"}
     assert post_form(voter, LOGIN, data)["Location"] == "/poll/xyz"
-    other = browser()
+    other = open_browser()
     data["next"] = "//evil.example/"
     assert post_form(other, LOGIN, data)["Location"] == "/my/"
 
@@ -305,7 +292,7 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(voter, user):
 
     again = voter.get(link, follow=True)
     assert "This link no longer works" in text(again)
-    fresh = browser()
+    fresh = open_browser()
     login = post_form(fresh, LOGIN, {"username": user.username, "password": NEW_PASSWORD})
     assert login.status_code == 303
 
@@ -406,7 +393,7 @@ def count_span(page: str, code: str) -> str:
 
 def vote(poll, option_index=0):
     """Cast one vote on the poll from a new browser."""
-    client = browser()
+    client = open_browser()
     option = list(poll.options.all())[option_index]
     response = post_json(client, f"/poll/{poll.code}/vote", {"option": option.id})
     assert response.status_code == 201

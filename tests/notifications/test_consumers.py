@@ -1,6 +1,5 @@
 """The bell socket: who may connect, what each tab receives, and that it stays private."""
 
-import asyncio
 import re
 from datetime import time
 
@@ -12,6 +11,7 @@ from django.test import Client
 from config.asgi import application
 from notifications import services
 from notifications.models import Kind
+from tests.helpers import open_browser, post_form, receive_until
 from tests.notifications.conftest import cast
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -36,16 +36,6 @@ def bell(cookie: str | None = None, *, path: str = "/ws/notifications/", origin=
 def unread(frame: str) -> int | None:
     match = re.search(r'id="bell-badge" data-unread="(\d+)"', frame)
     return int(match.group(1)) if match else None
-
-
-async def receive_until(communicator, predicate, deadline=DEADLINE):
-    """Read frames until one satisfies predicate; return it (fails after the deadline)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while True:
-        frame = await communicator.receive_from(timeout=max(0.01, end - loop.time()))
-        if predicate(frame):
-            return frame
 
 
 async def open_tab(cookie: str):
@@ -128,11 +118,7 @@ async def test_mark_all_read_in_one_tab_clears_the_badge_in_another(owner):
     assert count == 2
 
     def read_all_over_http():
-        client = Client(enforce_csrf_checks=True)
-        client.force_login(owner)
-        client.get("/notifications/")
-        token = client.cookies["csrftoken"].value
-        return client.post("/notifications/read", headers={"X-CSRFToken": token})
+        return post_form(open_browser(owner), "/notifications/read", {})
 
     response = await database_sync_to_async(read_all_over_http)()
 

@@ -1,11 +1,10 @@
 """The notification list, marking read, preferences and the bell in the header."""
 
 import pytest
-from django.test import Client
 
 from notifications import services
 from notifications.models import Kind, Notification, Preferences
-from tests.helpers import post_form, post_htmx, post_json
+from tests.helpers import open_browser, post_form, post_htmx, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -13,11 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def owner_client(owner):
     """The owner's browser: signed in, CSRF checks on, holding a CSRF token."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(owner)
-    client.get("/")
-    client.csrf_token = client.cookies["csrftoken"].value
-    return client
+    return open_browser(owner)
 
 
 @pytest.fixture

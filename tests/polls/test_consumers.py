@@ -14,6 +14,7 @@ from config.asgi import application
 from core.security import new_voter_token
 from polls import services
 from polls.models import Poll
+from tests.helpers import receive_until
 from tests.polls.factories import PollFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -40,16 +41,6 @@ async def cast(poll, *, token=None, option_index=0):
     return await database_sync_to_async(services.vote_cast)(
         poll=poll, voter=voter, option_ids=[option_ids[option_index]]
     )
-
-
-async def receive_until(communicator, predicate, deadline=DEADLINE):
-    """Read frames until one satisfies predicate; return it (fails after the deadline)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while True:
-        frame = await communicator.receive_from(timeout=max(0.01, end - loop.time()))
-        if predicate(frame):
-            return frame
 
 
 async def test_connect_sends_current_tally():

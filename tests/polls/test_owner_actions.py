@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from chat import answers
@@ -14,24 +13,12 @@ from chat.models import Snippet
 from polls import live, services
 from polls.models import TALLY_SHARDS, Ballot, BallotChoice, Option, Poll, TallyShard
 from tests.accounts.factories import PASSWORD, UserFactory
-from tests.helpers import post_form, post_htmx, post_json
+from tests.helpers import open_browser, post_form, post_htmx, post_json, text
 from tests.polls.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
 
 TRANSPORTS = ["htmx", "form", "json"]
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def browser() -> Client:
-    """A further browser that has opened the home page."""
-    client = Client(enforce_csrf_checks=True)
-    client.get("/")
-    client.csrf_token = client.cookies["csrftoken"].value
-    return client
 
 
 def send(transport, client, url, data=None, **headers):
@@ -48,7 +35,7 @@ def vote(poll, option_index=0, comment="") -> int:
     """Cast one vote from a new browser; return its ballot id."""
     option = list(poll.options.all())[option_index]
     response = post_json(
-        browser(), f"/poll/{poll.code}/vote", {"option": option.id, "comment": comment}
+        open_browser(), f"/poll/{poll.code}/vote", {"option": option.id, "comment": comment}
     )
     assert response.status_code == 201
     return Ballot.objects.filter(poll=poll).order_by("-pk").values_list("pk", flat=True).first()
@@ -155,12 +142,12 @@ def snapshot(poll) -> tuple:
 
 @pytest.fixture
 def stranger():
-    return browser()
+    return open_browser()
 
 
 @pytest.fixture
 def other_account():
-    client = browser()
+    client = open_browser()
     client.force_login(UserFactory())
     client.get("/")
     client.csrf_token = client.cookies["csrftoken"].value
@@ -586,7 +573,7 @@ def test_closing_refuses_further_votes(signed_in, owned):
     """Once the owner closes the poll, votes get 409."""
     post_form(signed_in, f"/poll/{owned.code}/close", {})
     option = owned.options.first()
-    response = post_json(browser(), f"/poll/{owned.code}/vote", {"option": option.id})
+    response = post_json(open_browser(), f"/poll/{owned.code}/vote", {"option": option.id})
     assert response.status_code == 409
 
 
@@ -682,7 +669,7 @@ def test_removed_comment_vanishes_from_the_page(transport, signed_in, owned):
     else:
         assert response.json() == {"removed": True, "ballot_id": ballot_id}
     assert Ballot.objects.get(pk=ballot_id).comment_removed is True
-    page = text(browser().get(f"/poll/{owned.code}"))
+    page = text(open_browser().get(f"/poll/{owned.code}"))
     assert "Rude remark" not in page
     assert "Nice remark" in page
     assert Ballot.objects.get(pk=kept).comment_removed is False

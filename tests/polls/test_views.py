@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from polls import services
 from polls.models import Ballot, BallotChoice, IdempotentVote, Poll, TallyShard
-from tests.helpers import post_form, post_htmx, post_json
+from tests.helpers import post_form, post_htmx, post_json, text
 from tests.polls.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +49,6 @@ def option_ids(poll) -> dict[str, int]:
 
 def results(client, poll) -> dict:
     return client.get(f"/poll/{poll.code}/results").json()
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def is_fragment(response) -> bool:
