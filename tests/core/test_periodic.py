@@ -1,15 +1,20 @@
 """Periodic work: the beat schedule, and a server without a broker running it itself."""
 
+import asyncio
 import time
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config.asgi import application
 from core import periodic
 from notifications.models import Kind, Notification
 from polls.models import Poll
+from tests.helpers import receive_until
 from tests.polls.factories import PollFactory
 from tests.server import run_daphne
 
@@ -86,3 +91,25 @@ def test_server_without_broker_closes_polls_and_notifies(tmp_path, django_user_m
             "text", flat=True
         )
     ) == ["“Closing soon?” closed. No votes were cast."]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_periodic_close_from_its_thread_reaches_open_pages():
+    """A poll closed by the scheduler's thread pushes its final tally to open pages."""
+    poll = await database_sync_to_async(PollFactory)(closes_at=timezone.now() + timedelta(days=1))
+    communicator = WebsocketCommunicator(
+        application, f"/ws/poll/{poll.code}/", headers=[(b"origin", b"http://testserver")]
+    )
+    assert (await communicator.connect())[0]
+    assert "final results" not in await communicator.receive_from(timeout=10)
+    await database_sync_to_async(Poll.objects.filter(pk=poll.pk).update)(
+        closes_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    intervals = {"polls.tasks.close_due_polls": 5.0}
+    await asyncio.to_thread(periodic.run_due_tasks, dict.fromkeys(intervals, 0.0), intervals, 1.0)
+
+    await receive_until(communicator, lambda html: "final results" in html)
+    closed = await database_sync_to_async(Poll.objects.get)(pk=poll.pk)
+    assert closed.closed_at is not None
+    await communicator.disconnect()
