@@ -24,7 +24,8 @@ def notification_list(request):
     page = Paginator(selectors.inbox(user_id=request.user.pk), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, LIST_TEMPLATE, {"page": page})
+    template = f"{LIST_TEMPLATE}#inbox" if request.htmx else LIST_TEMPLATE
+    return render(request, template, {"page": page})
 
 
 @login_required

@@ -77,4 +77,22 @@
       }, TOAST_SECONDS * 1000);
     });
   });
+
+  // The notification list follows the badge: when the unread count changes (a new
+  // notification, or reading in another tab), the list on this page is fetched again.
+  var badgeOnLoad = document.getElementById("bell-badge");
+  var shownUnread = badgeOnLoad ? badgeOnLoad.dataset.unread : null;
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    // detail.target is the replaced element: read the badge now in the page.
+    if (!event.detail.target || event.detail.target.id !== "bell-badge") return;
+    var unread = document.getElementById("bell-badge").dataset.unread;
+    var changed = shownUnread !== null && unread !== shownUnread;
+    shownUnread = unread;
+    if (changed && document.getElementById("inbox")) {
+      htmx.ajax("GET", window.location.pathname + window.location.search, {
+        target: "#inbox",
+        swap: "outerHTML",
+      });
+    }
+  });
 })();

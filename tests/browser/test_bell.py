@@ -101,3 +101,20 @@ def test_toast_can_be_dismissed(browser_context, bell_server, django_user_model)
     expect(toast).to_contain_text("1 new vote on “Tea or coffee?”", timeout=LIVE)
     toast.get_by_role("button", name="Dismiss").click()
     expect(toast).to_have_count(0)
+
+
+def test_open_list_shows_new_notifications(browser_context, bell_server, django_user_model):
+    """The notification list follows new notifications while it is open."""
+    owner = django_user_model.objects.create_user(username="listowner", password="x" * 20)
+    poll = PollFactory(question="Cats or dogs?", options=["Cats", "Dogs"], owner=owner)
+    tab = open_live(
+        signed_in(browser_context, bell_server, owner), f"{bell_server.url}/notifications/"
+    )
+    expect(tab.locator("#inbox")).to_contain_text("Nothing here yet")
+
+    voter = open_poll(browser_context(bell_server.url), bell_server.url, poll)
+    vote_in_page(voter, "Dogs")
+
+    expect(tab.locator("#inbox")).to_contain_text("1 new vote on “Cats or dogs?”", timeout=LIVE)
+    expect(tab.get_by_role("button", name="Mark all read")).to_be_visible()
+    assert tab.evaluate("window.tallyNoReload === true")

@@ -223,3 +223,13 @@ def test_bad_preferences_are_refused_per_field(owner_client, owner, changes, fie
     assert f'aria-describedby="id_{field}-error"' in html
     assert f'id="id_{field}-error"' in html
     assert services.preferences_for(user_id=owner.pk).quiet_start is None
+
+
+def test_htmx_list_request_gets_the_inbox_fragment(owner_client, inbox):
+    """The open list refreshes itself through htmx: it gets the inbox alone."""
+    response = owner_client.get("/notifications/", headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="inbox"')
+    assert "Asked 2" in html
+    assert "<header" not in html
