@@ -133,4 +133,6 @@ def my_polls(request):
     )
     counts = selectors.poll_vote_counts(poll_ids=[poll.pk for poll in page])
     rows = [(poll, counts[poll.pk]) for poll in page]
-    return render(request, "accounts/my_polls.html", {"page": page, "rows": rows})
+    # live_counts: this page's bell socket also asks for its polls' vote counts.
+    context = {"page": page, "rows": rows, "live_counts": True}
+    return render(request, "accounts/my_polls.html", context)

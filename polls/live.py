@@ -127,7 +127,7 @@ async def push_tally(poll_id: int) -> None:
     if owner is not None:
         owner_id, html = owner
         await get_channel_layer().group_send(
-            notifications_live.user_group(owner_id), {"type": "bell.update", "html": html}
+            notifications_live.counts_group(owner_id), {"type": "bell.update", "html": html}
         )
 
 

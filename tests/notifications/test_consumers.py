@@ -38,8 +38,8 @@ def unread(frame: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-async def open_tab(cookie: str):
-    communicator = bell(cookie)
+async def open_tab(cookie: str, path: str = "/ws/notifications/"):
+    communicator = bell(cookie, path=path)
     connected, _ = await communicator.connect()
     assert connected
     first = await communicator.receive_from(timeout=DEADLINE)
@@ -160,15 +160,19 @@ async def test_sockets_get_only_their_own_users_notifications(owner, make_user):
     await owner_tab.disconnect()
 
 
-async def test_owner_tabs_get_live_vote_counts_for_my_polls(owner, owned_poll, batch_window):
-    """Each vote on a poll updates its count on the owner's "My polls" page."""
+async def test_my_polls_tabs_get_live_vote_counts(owner, owned_poll, batch_window):
+    """Each vote on a poll updates its count on the owner's "My polls" page, and only
+    there: other pages' bell sockets get no counts."""
     cookie = await database_sync_to_async(session_cookie)(owner)
-    tab, _ = await open_tab(cookie)
+    my_polls, _ = await open_tab(cookie, path="/ws/notifications/?counts=1")
+    other_page, _ = await open_tab(cookie)
 
     for _ in range(3):
         await database_sync_to_async(cast)(owned_poll)
 
     count = re.compile(rf'id="my-count-{owned_poll.code}"[^>]*>(\d+)<')
-    frame = await receive_until(tab, lambda f: (m := count.search(f)) and m.group(1) == "3")
-    assert f"my-count-{owned_poll.code}" in frame
-    await tab.disconnect()
+    await receive_until(my_polls, lambda f: (m := count.search(f)) and m.group(1) == "3")
+    await receive_until(other_page, lambda f: unread(f) == 1)  # the first vote's notice
+    assert await other_page.receive_nothing(timeout=0.5)
+    for tab in (my_polls, other_page):
+        await tab.disconnect()
