@@ -24,11 +24,11 @@ def bell_server(django_db_setup, tmp_path_factory):
         yield server
 
 
-def signed_in(browser_context, server: LiveServer, user) -> BrowserContext:
-    """A browser context carrying a session of user."""
+def signed_in(browser_context, server: LiveServer, user, **options) -> BrowserContext:
+    """A browser context carrying a session of user; options as for new_context."""
     client = Client()
     client.force_login(user)
-    context = browser_context(server.url)
+    context = browser_context(server.url, **options)
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
     )
@@ -118,3 +118,13 @@ def test_open_list_shows_new_notifications(browser_context, bell_server, django_
     expect(tab.locator("#inbox")).to_contain_text("1 new vote on “Cats or dogs?”", timeout=LIVE)
     expect(tab.get_by_role("button", name="Mark all read")).to_be_visible()
     assert tab.evaluate("window.tallyNoReload === true")
+
+
+def test_settings_suggest_the_browsers_time_zone(browser_context, bell_server, django_user_model):
+    """Before quiet hours are set, the time zone offered is the browser's, not UTC."""
+    owner = django_user_model.objects.create_user(username="zoneowner", password="x" * 20)
+    context = signed_in(browser_context, bell_server, owner, timezone_id="Europe/Berlin")
+    page = context.new_page()
+    page.goto(f"{bell_server.url}/notifications/settings")
+
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Berlin")
