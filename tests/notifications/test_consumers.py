@@ -1,16 +1,19 @@
 """The bell socket: who may connect, what each tab receives, and that it stays private."""
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from config.asgi import application
 from notifications import services
 from notifications.models import Kind
+from polls import services as poll_services
+from polls.models import Poll
 from tests.helpers import open_browser, post_form, receive_until
 from tests.notifications.conftest import cast
 
@@ -176,3 +179,24 @@ async def test_my_polls_tabs_get_live_vote_counts(owner, owned_poll, batch_windo
     assert await other_page.receive_nothing(timeout=0.5)
     for tab in (my_polls, other_page):
         await tab.disconnect()
+
+
+async def test_comments_and_close_reach_the_owners_tab(owner, owned_poll, batch_window):
+    """A comment and the periodic close each arrive in the owner's open tab as they happen."""
+    cookie = await database_sync_to_async(session_cookie)(owner)
+    tab, _ = await open_tab(cookie)
+
+    await database_sync_to_async(cast)(owned_poll, option=2, comment="Tacos, no question")
+    comment = await receive_until(tab, lambda f: "New comment" in f)
+    assert "“Tacos, no question”" in comment
+
+    await database_sync_to_async(
+        lambda: Poll.objects.filter(pk=owned_poll.pk).update(
+            closes_at=timezone.now() - timedelta(seconds=1)
+        )
+    )()
+    await database_sync_to_async(poll_services.polls_close_due)()
+    closed = await receive_until(tab, lambda f: "closed." in f)
+    assert "Winner: “Tacos” with 1 vote of 1 (100%)." in closed
+    assert unread(closed) == 3  # the vote, the comment and the close
+    await tab.disconnect()
