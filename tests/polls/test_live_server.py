@@ -20,6 +20,7 @@ from tests.server import run_daphne
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEADLINE = 60
+FILES_HEADROOM = 25
 TOTAL = re.compile(r"tabular-nums[^>]*>(\d+)</span> vote")
 VIEWERS = re.compile(r'tabular-nums">(\d+)</span> watching')
 
@@ -171,8 +172,7 @@ async def test_connection_churn_returns_to_baseline(live_daphne):
         await asyncio.sleep(2)
         return server.num_fds()
 
-    # The server's connection pools (database, Redis) fill up to their bounded sizes in
-    # the first cycles; after that, more churn must not open more files.
+    # The first round warms the server's connection pools; the second must not leak.
     files_warm = await churn(500)
     files_after = await churn(500)
 
@@ -185,7 +185,11 @@ async def test_connection_churn_returns_to_baseline(live_daphne):
             await asyncio.sleep(0.5)
         assert not VIEWERS.search(page), "viewer count did not return to zero"
 
-    assert files_after <= files_warm + 5
+    # The server's pools are bounded (PostgreSQL's at DATABASE_POOL_MAX_SIZE, one Redis and
+    # one SQLite connection per worker thread) but may still grow towards their bounds in
+    # the second round, depending on how many threads the churn kept busy at once. A
+    # per-socket leak would add a file per socket: hundreds here.
+    assert files_after <= files_warm + FILES_HEADROOM, (files_warm, files_after)
     if connection.vendor == "postgresql":
         pool_size = settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
         assert await sync_to_async(database_sessions)() <= pool_size + 2
