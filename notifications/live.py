@@ -22,15 +22,9 @@ def render_badge(*, count: int) -> str:
     return render_to_string(BELL_TEMPLATE, {"unread_count": count, "oob": True})
 
 
-def push_unread_count(user_id: int) -> None:
+def push_unread_count(user_id: int, *, toast_for=None) -> None:
+    """Send the user's badge, and a toast for toast_for if given, to all their open tabs."""
     html = render_badge(count=unread_count(user_id=user_id))
+    if toast_for is not None:
+        html += render_to_string(TOAST_TEMPLATE, {"notification": toast_for})
     push.group_send_from_sync(user_group(user_id), {"type": "bell.update", "html": html})
-
-
-def push_notification(notification, *, toast: bool) -> None:
-    html = render_badge(count=unread_count(user_id=notification.recipient_id))
-    if toast:
-        html += render_to_string(TOAST_TEMPLATE, {"notification": notification})
-    push.group_send_from_sync(
-        user_group(notification.recipient_id), {"type": "bell.update", "html": html}
-    )

@@ -13,13 +13,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import OuterRef, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from notifications import live
 from notifications.models import Kind, Notification, Preferences, VoteBatch
+from polls.models import Poll
+from polls.selectors import poll_tally, poll_vote_counts
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def notification_create(
 
     def announce():
         if in_app:
-            live.push_notification(notification, toast=not quiet)
+            live.push_unread_count(recipient_id, toast_for=None if quiet else notification)
         if email and not quiet:
             from notifications import tasks  # tasks import this module
 
@@ -87,15 +88,6 @@ def _quote(text: str) -> str:
     return "“" + Truncator(" ".join(text.split())).chars(120) + "”"
 
 
-def _poll_ballots(poll_id: int) -> int:
-    from polls.models import TallyShard
-
-    total = TallyShard.objects.filter(poll_id=poll_id, option__isnull=True).aggregate(
-        total=Sum("count")
-    )["total"]
-    return total or 0
-
-
 def vote_batch_flush(*, poll, force: bool = False) -> Notification | None:
     """Tell the owner how many votes arrived since last time, at most once per window.
 
@@ -110,7 +102,7 @@ def vote_batch_flush(*, poll, force: bool = False) -> Notification | None:
         now = timezone.now()
         if not force and batch.notified_at is not None and now - batch.notified_at < window:
             return None
-        ballots = _poll_ballots(poll.pk)
+        ballots = poll_vote_counts(poll_ids=[poll.pk])[poll.pk]
         new_votes = ballots - batch.notified_ballots
         if new_votes <= 0:
             return None
@@ -138,26 +130,18 @@ def votes_arrived(*, poll) -> None:
 
 def vote_batches_flush_due() -> int:
     """Flush every poll whose window has passed with votes not yet reported."""
-    from polls.models import Poll, TallyShard
-
     cutoff = timezone.now() - timedelta(seconds=settings.NOTIFY_VOTE_BATCH_SECONDS)
-    ballots = (
-        TallyShard.objects.filter(poll_id=OuterRef("poll_id"), option__isnull=True)
-        .values("poll_id")
-        .annotate(total=Sum("count"))
-        .values("total")
+    reported = dict(
+        VoteBatch.objects.filter(notified_at__lte=cutoff, poll__owner__isnull=False).values_list(
+            "poll_id", "notified_ballots"
+        )
     )
-    due = (
-        VoteBatch.objects.filter(notified_at__lte=cutoff, poll__owner__isnull=False)
-        .annotate(ballots=Subquery(ballots))
-        .values_list("poll_id", "ballots", "notified_ballots")
-    )
+    ballots = poll_vote_counts(poll_ids=list(reported))
+    behind = [poll_id for poll_id, count in reported.items() if ballots[poll_id] > count]
     flushed = 0
-    for poll_id, ballots, notified in due.iterator():
-        if (ballots or 0) > notified:
-            poll = Poll.objects.filter(pk=poll_id).first()
-            if poll is not None and vote_batch_flush(poll=poll) is not None:
-                flushed += 1
+    for poll in Poll.objects.filter(pk__in=behind):
+        if vote_batch_flush(poll=poll) is not None:
+            flushed += 1
     return flushed
 
 
@@ -178,8 +162,6 @@ def poll_closed(*, poll) -> Notification | None:
     """Tell the owner their poll closed and who won; first report any votes still pending."""
     if poll.owner_id is None:
         return None
-    from polls.selectors import poll_tally
-
     vote_batch_flush(poll=poll, force=True)
     tally = poll_tally(poll=poll)
     if tally.total_votes == 0:

@@ -18,12 +18,16 @@ PAGE_SIZE = 50
 LIST_TEMPLATE = "notifications/list.html"
 
 
+def inbox_page(request):
+    return Paginator(selectors.inbox(user_id=request.user.pk), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+
+
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def notification_list(request):
-    page = Paginator(selectors.inbox(user_id=request.user.pk), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = inbox_page(request)
     template = f"{LIST_TEMPLATE}#inbox" if request.htmx else LIST_TEMPLATE
     return render(request, template, {"page": page})
 
@@ -57,12 +61,8 @@ def mark_all_read(request):
     if is_json_request(request):
         return JsonResponse({"unread": 0})
     if request.htmx:
-        page = Paginator(selectors.inbox(user_id=user_id), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-        return render(
-            request, f"{LIST_TEMPLATE}#inbox", {"page": page, "badge": render_badge(count=0)}
-        )
+        context = {"page": inbox_page(request), "badge": render_badge(count=0)}
+        return render(request, f"{LIST_TEMPLATE}#inbox", context)
     return see_other(reverse("notifications:list"))
 
 

@@ -17,6 +17,13 @@ def open_browser(user=None) -> Client:
     return client
 
 
+def session_id(user) -> str:
+    """The value of a session cookie signed in as user, for sockets and browsers."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
 def text(response) -> str:
     return response.content.decode()
 

@@ -3,10 +3,10 @@
 import time
 
 import pytest
-from django.test import Client
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.test_live_tally import open_poll, vote_in_page
+from tests.helpers import session_id
 from tests.polls.factories import PollFactory
 from tests.server import LiveServer, run_daphne
 
@@ -26,12 +26,8 @@ def bell_server(django_db_setup, tmp_path_factory):
 
 def signed_in(browser_context, server: LiveServer, user, **options) -> BrowserContext:
     """A browser context carrying a session of user; options as for new_context."""
-    client = Client()
-    client.force_login(user)
     context = browser_context(server.url, **options)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
-    )
+    context.add_cookies([{"name": "sessionid", "value": session_id(user), "url": server.url}])
     return context
 
 

@@ -6,7 +6,6 @@ from datetime import time, timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 from django.utils import timezone
 
 from config.asgi import application
@@ -14,7 +13,7 @@ from notifications import services
 from notifications.models import Kind
 from polls import services as poll_services
 from polls.models import Poll
-from tests.helpers import open_browser, post_form, receive_until
+from tests.helpers import open_browser, post_form, receive_until, session_id
 from tests.notifications.conftest import cast
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -24,9 +23,7 @@ DEADLINE = 10
 
 
 def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}"
+    return f"sessionid={session_id(user)}"
 
 
 def bell(cookie: str | None = None, *, path: str = "/ws/notifications/", origin=ORIGIN):
