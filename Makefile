@@ -39,7 +39,7 @@ help:
 	@echo "make run            set up, migrate, seed demo polls, serve http://$(HOST):$(PORT)"
 	@echo "make test           set up, run the suite on SQLite, then on PostgreSQL + Redis"
 	@echo "make setup          create $(VENV) (Python 3.11) and install torch and the project"
-	@echo "make lint           ruff, missing migrations, check --deploy (production settings)"
+	@echo "make lint           ruff, import layers, missing migrations, check --deploy"
 	@echo "make css            rebuild the Tailwind CSS (needs Node)"
 	@echo "make bench          run the vote benchmark"
 	@echo "make compose-check  validate docker-compose.yml offline"
@@ -80,6 +80,7 @@ test: setup
 lint: setup
 	$(RUFF) format --check .
 	$(RUFF) check .
+	$(VENV)/bin/lint-imports
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py makemigrations --check --dry-run --noinput
 	$(DEPLOY_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 

@@ -1,4 +1,4 @@
-"""Signing up, logging in and out, passwords, and the signed-in user's polls.
+"""Signing up, logging in and out, and passwords.
 
 Django's auth views do the work; Tally adds per-address rate limits on the forms that guess
 or create credentials, 400 for refused forms, and htmx answers (the form fragment, or a
@@ -7,14 +7,11 @@ client redirect on success) beside the plain-form ones.
 
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
+from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.forms import (
@@ -24,13 +21,9 @@ from accounts.forms import (
     SetPasswordForm,
     SignUpForm,
 )
-from core.http import see_other
-from core.ratelimit import RateLimited, ratelimit_hit
+from core.http import redirect_after_post
+from core.ratelimit import ratelimit_hit
 from core.security import client_ip
-from core.views import rate_limited
-from polls import selectors
-
-MY_POLLS_PER_PAGE = 50
 
 
 def safe_next(request) -> str:
@@ -51,10 +44,7 @@ class HtmxFormMixin:
 
     def post(self, request, *args, **kwargs):
         if self.rate_limit_scope:
-            try:
-                ratelimit_hit(scope=self.rate_limit_scope, ident=client_ip(request))
-            except RateLimited as error:
-                return rate_limited(request, error.retry_after)
+            ratelimit_hit(scope=self.rate_limit_scope, ident=client_ip(request))
         return super().post(request, *args, **kwargs)
 
     def get_template_names(self):
@@ -71,9 +61,7 @@ class HtmxFormMixin:
     def form_valid(self, form):
         response = super().form_valid(form)
         if isinstance(response, HttpResponseRedirect):
-            if self.request.htmx:
-                return HttpResponseClientRedirect(response.url)
-            return see_other(response.url)
+            return redirect_after_post(self.request, response.url)
         return response
 
 
@@ -100,15 +88,12 @@ class PasswordResetConfirmView(HtmxFormMixin, auth_views.PasswordResetConfirmVie
 def signup(request):
     next_url = safe_next(request)
     if request.user.is_authenticated and request.method == "GET":
-        return redirect(next_url or reverse("accounts:my-polls"))
+        return redirect(next_url or reverse("polls:my-polls"))
     template = "registration/signup.html#form" if request.htmx else "registration/signup.html"
     if request.method == "GET":
         return render(request, template, {"form": SignUpForm(), "next": next_url})
 
-    try:
-        ratelimit_hit(scope="signup-ip", ident=client_ip(request))
-    except RateLimited as error:
-        return rate_limited(request, error.retry_after)
+    ratelimit_hit(scope="signup-ip", ident=client_ip(request))
     form = SignUpForm(request.POST)
     if not form.is_valid():
         return render(request, template, {"form": form, "next": next_url}, status=400)
@@ -119,20 +104,4 @@ def signup(request):
     )
     # Logging in claims the polls this browser created (accounts.signals).
     login(request, user)
-    destination = next_url or reverse("accounts:my-polls")
-    if request.htmx:
-        return HttpResponseClientRedirect(destination)
-    return see_other(destination)
-
-
-@require_GET
-@login_required
-def my_polls(request):
-    page = Paginator(selectors.owner_polls(user=request.user), MY_POLLS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    counts = selectors.poll_vote_counts(poll_ids=[poll.pk for poll in page])
-    rows = [(poll, counts[poll.pk]) for poll in page]
-    # live_counts: this page's bell socket also asks for its polls' vote counts.
-    context = {"page": page, "rows": rows, "live_counts": True}
-    return render(request, "accounts/my_polls.html", context)
+    return redirect_after_post(request, next_url or reverse("polls:my-polls"))

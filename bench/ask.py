@@ -110,10 +110,10 @@ async def run(args, settings, stub) -> int:
     from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
 
-    from chat import answers
+    from chat.ask import pipeline, retrieval
     from chat.services import poll_snippets_sync
     from config.asgi import application
-    from core.security import new_voter_token
+    from core.voters import Voter, new_voter_token
     from polls import services
 
     def make_poll():
@@ -127,7 +127,7 @@ async def run(args, settings, stub) -> int:
             text, comment = COMMENTS[index % len(COMMENTS)]
             services.vote_cast(
                 poll=poll,
-                voter=services.Voter(token=new_voter_token(), ip=""),
+                voter=Voter(token=new_voter_token(), ip=""),
                 option_ids=[ids[text]],
                 comment=f"{comment} ({index})",
             )
@@ -136,14 +136,14 @@ async def run(args, settings, stub) -> int:
 
     poll = await database_sync_to_async(make_poll)()
 
-    captured: list[answers.Timings] = []
-    original = answers.answer_question
+    captured: list[pipeline.Timings] = []
+    original = pipeline.answer_question
 
     async def recording(**kwargs):
         captured.append(kwargs["timings"])
         return await original(**kwargs)
 
-    answers.answer_question = recording
+    pipeline.answer_question = recording
     communicator = WebsocketCommunicator(
         application,
         f"/ws/poll/{poll.code}/ask/",
@@ -191,7 +191,7 @@ async def run(args, settings, stub) -> int:
     embed_times = []
     for question in QUESTIONS * 3:
         started = time.monotonic()
-        await asyncio.to_thread(answers.embed_question, question)
+        await asyncio.to_thread(retrieval.embed_question, question)
         embed_times.append(time.monotonic() - started)
 
     print(

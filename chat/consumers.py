@@ -2,33 +2,23 @@
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chat import answers, services
+from chat import services
+from chat.ask import pipeline
 from core.ratelimit import RateLimited, ratelimit_hit
-from polls.consumers import voter_from_scope
+from core.voters import Voter, voter_from_scope
 from polls.models import Poll
-from polls.services import Voter
 
 logger = logging.getLogger(__name__)
 
-# One thread counts every socket's questions: django.core.cache.cache is one client per
-# context, so counting from each consumer's own context would open a Redis pool per socket.
-_counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask-ratelimit")
-
-
-async def count_question(ident: str) -> None:
-    """Count one question against the voter's limit; raise RateLimited once over it."""
-    await asyncio.get_running_loop().run_in_executor(
-        _counter, functools.partial(ratelimit_hit, scope="ask-voter", ident=ident)
-    )
+QUESTION_MAX_LENGTH = 500
 
 
 class AskConsumer(AsyncWebsocketConsumer):
@@ -63,7 +53,9 @@ class AskConsumer(AsyncWebsocketConsumer):
             await self.refuse("invalid", problem)
             return
         try:
-            await count_question(self.rate_ident())
+            await sync_to_async(ratelimit_hit, thread_sensitive=False)(
+                scope="ask-voter", ident=self.voter.rate_key
+            )
         except RateLimited as limited:
             await self.refuse(
                 "rate_limited",
@@ -74,17 +66,17 @@ class AskConsumer(AsyncWebsocketConsumer):
         await self.stop_answer()
         self.record_question(question)
         self.answer = asyncio.create_task(
-            answers.answer_question(
+            pipeline.answer_question(
                 send=self.send_html,
                 poll_id=self.poll_id,
                 voter=self.voter,
                 question=question,
-                timings=answers.Timings(arrived=arrived),
+                timings=pipeline.Timings(arrived=arrived),
             )
         )
 
     def record_question(self, question: str) -> None:
-        """Tell the poll's owner, beside the answer rather than before it."""
+        """Record the question (its owner hears of it) beside the answer, not before it."""
         task = asyncio.create_task(
             database_sync_to_async(services.question_record)(
                 poll_id=self.poll_id, question=question, asker_id=self.voter.user_id
@@ -109,15 +101,7 @@ class AskConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
     async def refuse(self, code: str, message: str):
-        await self.send_html(answers.render_fragment("refused", code=code, message=message))
-
-    def rate_ident(self) -> str:
-        if self.voter.user_id is not None:
-            return f"u:{self.voter.user_id}"
-        if self.voter.token:
-            return f"t:{self.voter.token}"
-        client = self.scope.get("client") or ("unknown", 0)
-        return f"ip:{client[0]}"
+        await self.send_html(pipeline.render_fragment("refused", code=code, message=message))
 
     @staticmethod
     def parse(text_data: str | None) -> tuple[str, str]:
@@ -132,9 +116,9 @@ class AskConsumer(AsyncWebsocketConsumer):
         if not isinstance(question, str) or not question.strip():
             return "", "Type a question first."
         question = question.strip()
-        if len(question) > answers.QUESTION_MAX_LENGTH:
+        if len(question) > QUESTION_MAX_LENGTH:
             return "", (
-                f"Keep your question to {answers.QUESTION_MAX_LENGTH} characters "
+                f"Keep your question to {QUESTION_MAX_LENGTH} characters "
                 f"(this one has {len(question)})."
             )
         return question, ""

@@ -192,7 +192,6 @@ def warm_up_in_background() -> None:
 @dataclass
 class SearchResults:
     polls: list[Poll] = field(default_factory=list)
-    semantic: bool = False
     warming_up: bool = False
 
 
@@ -223,7 +222,6 @@ def search_polls(*, query: str, tag: str = "", limit: int = 20) -> SearchResults
         for poll_id, score in index.search(vector, k=2 * limit, only=tagged):
             if score >= MIN_SCORE:
                 scores[poll_id] = score
-        results.semantic = True
     else:
         warm_up_in_background()
         results.warming_up = True

@@ -1,4 +1,5 @@
-"""Celery tasks: embed a poll's text or a comment and tag the poll. Each only calls services."""
+"""Celery tasks: embed a poll's text or a comment and tag the poll; each only calls the
+chat services and tags."""
 
 import logging
 import threading
@@ -9,7 +10,7 @@ from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import connections
 
-from chat import search, services
+from chat import search, services, tags
 
 logger = logging.getLogger(__name__)
 
@@ -17,17 +18,12 @@ logger = logging.getLogger(__name__)
 @shared_task(ignore_result=True)
 def embed_poll(poll_id: int) -> None:
     services.poll_snippets_sync(poll_id=poll_id)
-    services.poll_tags_assign(poll_id=poll_id)
+    tags.poll_tags_assign(poll_id=poll_id)
 
 
 @shared_task(ignore_result=True)
 def embed_comment(ballot_id: int) -> None:
     services.comment_snippet_sync(ballot_id=ballot_id)
-
-
-@shared_task(ignore_result=True)
-def tag_poll(poll_id: int) -> None:
-    services.poll_tags_assign(poll_id=poll_id)
 
 
 # On the embedded default Celery runs tasks eagerly, in the caller: the first embedding

@@ -1,4 +1,4 @@
-"""Reading request bodies and answering errors the same way for HTML, htmx and JSON clients."""
+"""Reading request bodies, and answering HTML, htmx and JSON clients each in their terms."""
 
 import json
 import re
@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponseRedirect, JsonResponse, QueryDict
 from django.http.request import RawPostDataException
+from django_htmx.http import HttpResponseClientRedirect
 
 
 @dataclass
@@ -117,3 +118,13 @@ def see_other(url: str) -> HttpResponseRedirect:
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
+
+
+def redirect_after_post(request, url: str, *, json: dict | None = None, status: int = 200):
+    """End a successful post: JSON for a JSON client (when there is a document to give),
+    a client-side redirect for htmx, and 303 for a plain form."""
+    if json is not None and is_json_request(request):
+        return JsonResponse(json, status=status)
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return see_other(url)

@@ -5,8 +5,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
+from core.cache import shared_cache
 from core.security import keyed_hash
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -33,6 +33,7 @@ def ratelimit_hit(*, scope: str, ident: str) -> None:
     limit, period = parse_rate(settings.RATELIMITS[scope])
     now = time.time()
     window = int(now // period)
+    cache = shared_cache()
     key = f"rl:{scope}:{keyed_hash(ident, purpose='ratelimit')[:32]}:{window}"
     if cache.add(key, 1, timeout=period + 1):
         count = 1

@@ -6,5 +6,4 @@ app_name = "core"
 
 urlpatterns = [
     path("health", views.health, name="health"),
-    path("health/ready", views.health_ready, name="health-ready"),
 ]

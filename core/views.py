@@ -1,4 +1,3 @@
-from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -78,35 +77,3 @@ def csrf_failure(request, reason=""):
 
 def health(request):
     return JsonResponse({"status": "ok"})
-
-
-def health_ready(request):
-    """Check the database, the channel layer and the broker; 503 when any is down."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    from config.celery import app as celery_app
-
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as error:
-        checks["database"] = f"error: {type(error).__name__}"
-    try:
-        layer = get_channel_layer()
-        async_to_sync(layer.group_send)("health", {"type": "health.check"})
-        checks["channel_layer"] = "ok"
-    except Exception as error:
-        checks["channel_layer"] = f"error: {type(error).__name__}"
-    try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
-    except Exception as error:
-        checks["broker"] = f"error: {type(error).__name__}"
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
-    )

@@ -13,11 +13,6 @@ def user_group(user_id: int) -> str:
     return f"notifications.user.{user_id}"
 
 
-def counts_group(user_id: int) -> str:
-    """The user's open "My polls" pages, which follow their polls' vote counts."""
-    return f"notifications.user.{user_id}.counts"
-
-
 def render_badge(*, count: int) -> str:
     return render_to_string(BELL_TEMPLATE, {"unread_count": count, "oob": True})
 

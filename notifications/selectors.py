@@ -4,8 +4,6 @@ from django.db.models import QuerySet
 
 from notifications.models import Notification
 
-BADGE_MAX = 99
-
 
 def unread_count(*, user_id: int) -> int:
     return Notification.objects.filter(

@@ -1,31 +1,19 @@
-"""The live tally socket of a poll page: a snapshot on connect, then coalesced pushes."""
+"""The live sockets of polls: a poll page's tally, and the owner's "My polls" counts."""
 
 import asyncio
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from core.security import is_valid_voter_token
+from core.consumers import PushConsumer
+from core.voters import voter_from_scope
 from polls import live, selectors, viewers
 from polls.models import Poll
-from polls.services import Voter
 
 
-def voter_from_scope(scope) -> Voter:
-    """The voter behind a socket: its signed-in user and its browser's voter token."""
-    user = scope.get("user")
-    token = scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME, "")
-    return Voter(
-        token=token if is_valid_voter_token(token) else "",
-        ip="",
-        user_id=user.pk if user is not None and user.is_authenticated else None,
-    )
-
-
-class PollTallyConsumer(AsyncWebsocketConsumer):
+class PollTallyConsumer(PushConsumer):
     """Relays a poll's tally fragment; which variant a socket gets follows its visibility."""
 
+    push_types = frozenset({"poll.tally", "poll.viewers"})
     poll_id: int | None = None
     sees_results = False
     voter_group_name: str | None = None
@@ -33,26 +21,15 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
     shown_version = 0
     shown_viewers: int | None = None
 
-    async def dispatch(self, message):
-        # Pushes carry rendered HTML and touch no database: skip the per-message hop to a
-        # thread that channels makes to tidy database connections.
-        if message["type"] == "poll.tally":
-            await self.poll_tally(message)
-        elif message["type"] == "poll.viewers":
-            await self.poll_viewers(message)
-        else:
-            await super().dispatch(message)
-
     async def connect(self):
         poll = await database_sync_to_async(self.load_poll)()
         if poll is None:
             await self.close()  # before accept: the handshake is refused
             return
         self.poll_id = poll.pk
-        self.group_name = live.poll_group(poll.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.join(live.poll_group(poll.pk))
         if self.voter_group_name:
-            await self.channel_layer.group_add(self.voter_group_name, self.channel_name)
+            await self.join(self.voter_group_name)
         await self.accept()
         self.shown_viewers = await viewers.viewer_seen(poll.pk, self.channel_name)
         self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
@@ -67,9 +44,7 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
             self.heartbeat.cancel()
         await viewers.viewer_left(self.poll_id, self.channel_name)
         live.announce_viewers(self.poll_id)
-        await self.channel_layer.group_discard(self.group_name, self.channel_name)
-        if self.voter_group_name:
-            await self.channel_layer.group_discard(self.voter_group_name, self.channel_name)
+        await super().disconnect(code)
 
     async def keep_counted(self, consumer_task: asyncio.Task):
         """Refresh this socket's viewer entry while the consumer lives.
@@ -85,9 +60,6 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
             if watching != self.shown_viewers:
                 # Someone left without a goodbye and their entry expired: update the pages.
                 live.announce_viewers(self.poll_id)
-
-    async def receive(self, text_data=None, bytes_data=None):
-        """The socket is push-only; anything a client sends is ignored."""
 
     async def poll_tally(self, event):
         if event["version"] <= self.shown_version:
@@ -133,3 +105,19 @@ class PollTallyConsumer(AsyncWebsocketConsumer):
         )
         version = live.tally_version()
         return version, live.render_tally(poll=poll, visible=visible, version=version)
+
+
+class MyPollsConsumer(PushConsumer):
+    """Relays the live vote counts of the signed-in user's polls to their "My polls" pages."""
+
+    push_types = frozenset({"poll.count"})
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accept: the handshake is refused
+            return
+        await self.join(live.owner_group(user.pk))
+        await self.accept()
+
+    poll_count = PushConsumer.send_html

@@ -11,7 +11,6 @@ The state is read after the mark is cleared, so the last vote is always in a lat
 
 import asyncio
 import contextvars
-import functools
 import logging
 import time
 import weakref
@@ -19,13 +18,12 @@ import weakref
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.core.cache import caches
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import push
+from core.cache import cache_call
 from core.security import keyed_hash
-from notifications import live as notifications_live
 from polls import selectors
 from polls.models import Poll
 from polls.viewers import viewer_count
@@ -36,11 +34,16 @@ PUSH_INTERVAL = 0.1
 VIEWERS_PUSH_INTERVAL = 2.0
 TALLY_TEMPLATE = "polls/poll_detail.html#tally"
 VIEWERS_TEMPLATE = "polls/poll_detail.html#viewers"
-MY_COUNT_TEMPLATE = "accounts/my_polls.html#my-count"
+MY_COUNT_TEMPLATE = "polls/my_polls.html#my-count"
 
 
 def poll_group(poll_id: int) -> str:
     return f"poll.{poll_id}"
+
+
+def owner_group(user_id: int) -> str:
+    """The user's open "My polls" pages, which follow their polls' vote counts."""
+    return f"polls.owner.{user_id}"
 
 
 def voter_group(poll_id: int, voter_key: str) -> str:
@@ -50,20 +53,6 @@ def voter_group(poll_id: int, voter_key: str) -> str:
 def tally_version() -> int:
     """A version that grows with time: a state read later is never older."""
     return time.time_ns() // 1000
-
-
-@functools.cache
-def shared_cache():
-    """One cache client for the process's live work.
-
-    django.core.cache.cache is one client per thread and per async context; a consumer's
-    context would open a Redis connection pool of its own that nothing closes.
-    """
-    return caches.create_connection("default")
-
-
-def _cache_call(method: str, *args, **kwargs):
-    return sync_to_async(getattr(shared_cache(), method), thread_sensitive=False)(*args, **kwargs)
 
 
 def render_tally(*, poll: Poll, visible: bool, version: int | None = None, tally=None) -> str:
@@ -127,7 +116,7 @@ async def push_tally(poll_id: int) -> None:
     if owner is not None:
         owner_id, html = owner
         await get_channel_layer().group_send(
-            notifications_live.counts_group(owner_id), {"type": "bell.update", "html": html}
+            owner_group(owner_id), {"type": "poll.count", "html": html}
         )
 
 
@@ -156,7 +145,7 @@ class Coalescer:
             window = int(time.time() / self.interval)
             for poll_id in list(self.dirty):
                 slot = f"{self.name}-push:{poll_id}:{window}"
-                if not await _cache_call("add", slot, 1, timeout=int(self.interval) + 5):
+                if not await cache_call("add", slot, 1, timeout=int(self.interval) + 5):
                     continue  # another process pushed this poll in this window
                 self.dirty.discard(poll_id)
                 try:

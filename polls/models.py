@@ -175,13 +175,13 @@ class TallyShard(models.Model):
 
 
 class IdempotentVote(models.Model):
-    """The first answer given to a vote sent with an Idempotency-Key, replayed on retries."""
+    """The first outcome of a vote sent with an Idempotency-Key, replayed on retries."""
 
     key = models.CharField(
         max_length=64, unique=True, help_text="Keyed hash of poll, voter and key."
     )
     outcome = models.CharField(max_length=20)
-    body = models.JSONField()
+    record = models.JSONField(help_text="The outcome as VoteOutcome.as_record() stores it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

@@ -1,15 +1,12 @@
 """Reads: tallies, results as users see them, what a voter chose, lists of polls."""
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.db.models import Q, Sum
 
 from core.security import keyed_hash
+from core.voters import Voter
 from polls.models import Ballot, Option, Poll, TallyShard
-
-if TYPE_CHECKING:
-    from polls.services import Voter
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ def voter_choices(*, poll: Poll, voter_key: str) -> list[int] | None:
     return sorted(ballot.choices.values_list("option_id", flat=True))
 
 
-def is_poll_owner(*, poll: Poll, voter: "Voter") -> bool:
+def is_poll_owner(*, poll: Poll, voter: Voter) -> bool:
     """The signed-in owner, or, for a poll created anonymously, the browser that created it."""
     if poll.owner_id is not None:
         return voter.user_id is not None and voter.user_id == poll.owner_id
@@ -77,7 +74,7 @@ def is_poll_owner(*, poll: Poll, voter: "Voter") -> bool:
     )
 
 
-def voter_sees_results(*, poll: Poll, voter: "Voter") -> bool:
+def voter_sees_results(*, poll: Poll, voter: Voter) -> bool:
     """Whether this voter may see the poll's numbers now."""
     has_voted = bool(voter.token or voter.user_id is not None) and (
         voter_choices(poll=poll, voter_key=voter.key) is not None
@@ -95,13 +92,13 @@ def results_visible(*, poll: Poll, has_voted: bool, is_owner: bool) -> bool:
     return poll.is_closed()
 
 
-def results_json(*, poll: Poll, tally: Tally, visible: bool) -> dict:
-    """The results document of the public API."""
+def results_json(*, poll: Poll, tally: Tally, visible: bool, closed: bool | None = None) -> dict:
+    """The results document of the public API (closed: as of when the tally was read)."""
     return {
         "code": poll.code,
         "question": poll.question,
         "total_votes": tally.total_votes,
-        "closed": poll.is_closed(),
+        "closed": poll.is_closed() if closed is None else closed,
         "results_visible": visible,
         "options": [
             {
@@ -115,12 +112,16 @@ def results_json(*, poll: Poll, tally: Tally, visible: bool) -> dict:
     }
 
 
+def visible_comments(*, poll_id: int):
+    """The ballots whose comment anyone may read: written and not removed by the owner.
+
+    The poll page, the answers and the embeddings all read comments through this rule.
+    """
+    return Ballot.objects.filter(poll_id=poll_id, comment_removed=False).exclude(comment="")
+
+
 def recent_comments(*, poll: Poll, limit: int = 20) -> list[Ballot]:
-    return list(
-        Ballot.objects.filter(poll=poll, comment_removed=False)
-        .exclude(comment="")
-        .order_by("-created_at")[:limit]
-    )
+    return list(visible_comments(poll_id=poll.pk).order_by("-created_at")[:limit])
 
 
 def recent_public_polls(*, limit: int = 10) -> list[Poll]:

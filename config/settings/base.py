@@ -77,7 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "core.middleware.VoterTokenMiddleware",
+    "core.voters.VoterTokenMiddleware",
+    "core.middleware.RateLimitedMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -154,7 +155,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# Owners hear of new votes at most once per window per poll (SPEC §5).
+# Owners hear of new votes at most once per window per poll.
 NOTIFY_VOTE_BATCH_SECONDS = env("NOTIFY_VOTE_BATCH_SECONDS")
 # Celery beat runs this in production; on the embedded default (no broker) the server
 # runs it on a thread of its own unless PERIODIC_TASKS_IN_PROCESS is false.
@@ -216,7 +217,7 @@ RATELIMITS = {
 }
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "accounts:my-polls"
+LOGIN_REDIRECT_URL = "polls:my-polls"
 LOGOUT_REDIRECT_URL = "polls:home"
 
 VOTER_COOKIE_NAME = "tally_voter"

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chat import tasks as chat_tasks
-from core.security import new_voter_token
+from core.voters import Voter, new_voter_token
 from polls import services
 from tests.chat.groq_stub import Behaviour, GroqStub
 from tests.polls.factories import PollFactory
@@ -39,7 +39,7 @@ def test_an_answer_streams_in_and_finishes(browser_context, ask_daphne, groq_stu
     blue = poll.options.get(text="Blue")
     services.vote_cast(
         poll=poll,
-        voter=services.Voter(token=new_voter_token(), ip=""),
+        voter=Voter(token=new_voter_token(), ip=""),
         option_ids=[blue.id],
         comment="Blue is calm <b>and</b> quiet.",
     )

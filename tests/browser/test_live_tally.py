@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from core.security import new_voter_token
+from core.voters import Voter, new_voter_token
 from polls import services
 from polls.models import Poll
 from polls.viewers import VIEWER_TTL
@@ -159,7 +159,7 @@ def test_a_restarted_server_is_reconnected_to_and_caught_up(browser_context, res
     with mock.patch.object(services, "_announce_vote"):
         services.vote_cast(
             poll=poll,
-            voter=services.Voter(token=new_voter_token(), ip="192.0.2.1"),
+            voter=Voter(token=new_voter_token(), ip="192.0.2.1"),
             option_ids=[poll.options.get(text="Green").pk],
         )
     daphne.start()  # same port

@@ -13,10 +13,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 
-from chat import answers
+from chat.ask import retrieval
 from chat.models import Snippet
 from config.asgi import application
-from core.security import new_voter_token
+from core.voters import Voter, new_voter_token
 from polls import services
 from polls.models import Poll
 from tests.chat.groq_stub import Behaviour, GroqStub
@@ -75,7 +75,7 @@ def make_poll(*, options=("Red", "Green", "Blue"), votes=(), **fields) -> Poll:
     for text, comment in votes:
         services.vote_cast(
             poll=poll,
-            voter=services.Voter(token=new_voter_token(), ip=""),
+            voter=Voter(token=new_voter_token(), ip=""),
             option_ids=[by_text[text]],
             comment=comment,
         )
@@ -233,8 +233,8 @@ async def test_retrieval_never_uses_another_polls_snippets(groq):
     assert "elephant" not in data.lower()
     assert other.question not in prompt
     assert "Red is warm." in data
-    vector = await database_sync_to_async(answers.embed_question)("purple elephants")
-    ranked = await database_sync_to_async(answers.rank_snippets)(poll_id=poll.pk, vector=vector)
+    vector = await database_sync_to_async(retrieval.embed_question)("purple elephants")
+    ranked = await database_sync_to_async(retrieval.rank_snippets)(poll_id=poll.pk, vector=vector)
     own = await database_sync_to_async(
         lambda: set(Snippet.objects.filter(poll=poll).values_list("kind", "source_id"))
     )()
@@ -252,8 +252,8 @@ async def test_most_relevant_comment_ranks_first():
             ("Blue", "Delivery took three weeks."),
         ]
     )
-    vector = await database_sync_to_async(answers.embed_question)("Why was it so expensive?")
-    ranked = await database_sync_to_async(answers.rank_snippets)(poll_id=poll.pk, vector=vector)
+    vector = await database_sync_to_async(retrieval.embed_question)("Why was it so expensive?")
+    ranked = await database_sync_to_async(retrieval.rank_snippets)(poll_id=poll.pk, vector=vector)
     comments = [source.text for source in ranked if source.kind == Snippet.Kind.COMMENT]
     assert comments[0] == "The price was too high for me."
     assert np.isfinite([source.score for source in ranked]).all()

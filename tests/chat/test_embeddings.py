@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from chat import embeddings, services, tasks
+from chat import embeddings, services, tags, tasks
 from chat.models import Snippet
 from config.celery import app as celery_app
+from core.voters import Voter
 from polls import services as poll_services
 from polls.models import Ballot
 from tests.polls.factories import PollFactory
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def embed_calls(monkeypatch):
     """Count the texts handed to the real model."""
-    services._topics()  # the topic labels, embedded once per process
+    tags._topics()  # the topic labels, embedded once per process
     calls: list[list[str]] = []
     real = embeddings.embed
 
@@ -44,7 +45,7 @@ def in_caller(eager, settings):
 
 
 def cast(poll, option, comment: str, browser: str = "t1"):
-    voter = poll_services.Voter(token=browser, ip="127.0.0.1")
+    voter = Voter(token=browser, ip="127.0.0.1")
     outcome = poll_services.vote_cast(
         poll=poll, voter=voter, option_ids=[option.pk], comment=comment
     )

@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 
 from chat import search, services
+from core.voters import Voter
 from polls import services as poll_services
 from polls.models import Ballot
 from tests.polls.factories import PollFactory
@@ -152,7 +153,7 @@ def test_search_page_works_with_and_without_htmx(polls, client):
 def test_a_comment_does_not_make_processes_reload(polls, django_capture_on_commit_callbacks):
     """Comments are not part of a poll's search row: embedding one keeps the version."""
     poll = polls[0]
-    voter = poll_services.Voter(token="reader", ip="127.0.0.1")
+    voter = Voter(token="reader", ip="127.0.0.1")
     poll_services.vote_cast(
         poll=poll, voter=voter, option_ids=[poll.options.first().pk], comment="Crispy!"
     )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat import search, services, tasks
+from chat import search, tags, tasks
 from chat.models import PollTag
 from tests.polls.factories import PollFactory
 
@@ -36,20 +36,20 @@ def test_polls_get_one_to_three_fitting_tags(tagged):
     assert labels(code)[0] == "programming"
     assert labels(sport)[0] == "sports"
     for poll in (pets, code, sport):
-        assert 1 <= len(labels(poll)) <= services.MAX_TAGS
+        assert 1 <= len(labels(poll)) <= tags.MAX_TAGS
 
 
 def test_retagging_replaces_old_tags(tagged):
     """Tags follow the text: a changed question gets new tags and loses stale ones."""
     poll = tagged("Are cats better pets than dogs?", ["Cats", "Dogs"])
     PollTag.objects.create(poll=poll, label="politics", score=0.9)
-    services.poll_tags_assign(poll_id=poll.pk)
+    tags.poll_tags_assign(poll_id=poll.pk)
     assert "politics" not in labels(poll)
 
 
 def test_poll_without_snippets_gets_no_tags():
     poll = PollFactory()
-    assert services.poll_tags_assign(poll_id=poll.pk) == []
+    assert tags.poll_tags_assign(poll_id=poll.pk) == []
     assert not poll.tags.exists()
 
 

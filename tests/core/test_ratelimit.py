@@ -143,8 +143,8 @@ def test_counters_are_shared_through_redis(limits, monkeypatch):
     ratelimit_hit(scope="vote-ip", ident="192.0.2.50")
     # Another process: a cache client with its own connection pool to the same Redis.
     other_process_cache = caches.create_connection("default")
-    assert other_process_cache is not caches["default"]
-    monkeypatch.setattr(ratelimit, "cache", other_process_cache)
+    assert other_process_cache is not ratelimit.shared_cache()
+    monkeypatch.setattr(ratelimit, "shared_cache", lambda: other_process_cache)
     with pytest.raises(RateLimited):
         ratelimit_hit(scope="vote-ip", ident="192.0.2.50")
     raw = redis.Redis.from_url(django_settings.REDIS_URL)

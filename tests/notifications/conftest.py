@@ -9,7 +9,7 @@ from django.core import mail
 
 from chat import tasks as chat_tasks
 from config.celery import app as celery_app
-from core.security import new_voter_token
+from core.voters import Voter, new_voter_token
 from notifications.models import Notification
 from polls import services as poll_services
 from tests.polls.factories import PollFactory
@@ -80,9 +80,7 @@ def wait_for_mail(count: int, deadline: float = 20.0) -> list:
 def cast(poll, *, option: int = 0, comment: str = "", user=None):
     """Cast one vote from a new browser (or as user) on the poll's option at that index."""
     option_ids = list(poll.options.values_list("pk", flat=True))
-    voter = poll_services.Voter(
-        token=new_voter_token(), ip="127.0.0.1", user_id=user.pk if user else None
-    )
+    voter = Voter(token=new_voter_token(), ip="127.0.0.1", user_id=user.pk if user else None)
     outcome = poll_services.vote_cast(
         poll=poll, voter=voter, option_ids=[option_ids[option]], comment=comment
     )

@@ -160,24 +160,6 @@ async def test_sockets_get_only_their_own_users_notifications(owner, make_user):
     await owner_tab.disconnect()
 
 
-async def test_my_polls_tabs_get_live_vote_counts(owner, owned_poll, batch_window):
-    """Each vote on a poll updates its count on the owner's "My polls" page, and only
-    there: other pages' bell sockets get no counts."""
-    cookie = await database_sync_to_async(session_cookie)(owner)
-    my_polls, _ = await open_tab(cookie, path="/ws/notifications/?counts=1")
-    other_page, _ = await open_tab(cookie)
-
-    for _ in range(3):
-        await database_sync_to_async(cast)(owned_poll)
-
-    count = re.compile(rf'id="my-count-{owned_poll.code}"[^>]*>(\d+)<')
-    await receive_until(my_polls, lambda f: (m := count.search(f)) and m.group(1) == "3")
-    await receive_until(other_page, lambda f: unread(f) == 1)  # the first vote's notice
-    assert await other_page.receive_nothing(timeout=0.5)
-    for tab in (my_polls, other_page):
-        await tab.disconnect()
-
-
 async def test_comments_and_close_reach_the_owners_tab(owner, owned_poll, batch_window):
     """A comment and the periodic close each arrive in the owner's open tab as they happen."""
     cookie = await database_sync_to_async(session_cookie)(owner)

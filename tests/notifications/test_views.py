@@ -233,12 +233,3 @@ def test_htmx_list_request_gets_the_inbox_fragment(owner_client, inbox):
     assert html.lstrip().startswith('<section id="inbox"')
     assert "Asked 2" in html
     assert "<header" not in html
-
-
-def test_only_my_polls_asks_for_live_counts(owner_client):
-    """The "My polls" page's bell socket asks for vote counts; other pages' do not."""
-    my_polls = owner_client.get("/my/").content.decode()
-    home = owner_client.get("/").content.decode()
-
-    assert 'ws-connect="/ws/notifications/?counts=1"' in my_polls
-    assert 'ws-connect="/ws/notifications/"' in home

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from core.security import new_voter_token
+from core.voters import Voter, new_voter_token
 from polls import services
 from polls.models import Ballot, BallotChoice, Poll
 from tests.polls.factories import PollFactory
@@ -135,7 +135,7 @@ def option_votes(results: dict) -> dict[int, int]:
 
 
 def voter_key(token: str) -> str:
-    return services.Voter(token=token, ip="").key
+    return Voter(token=token, ip="").key
 
 
 def close_poll_in_thread(poll_id: int) -> bool:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.asgi import application
-from core.security import new_voter_token
+from core.voters import Voter, new_voter_token
 from polls import services
 from polls.models import Poll
 from tests.helpers import receive_until
@@ -37,7 +37,7 @@ def connect(poll, *, token=None, origin=ORIGIN):
 
 async def cast(poll, *, token=None, option_index=0):
     option_ids = await database_sync_to_async(lambda: [o.id for o in poll.options.all()])()
-    voter = services.Voter(token=token or new_voter_token(), ip="127.0.0.1")
+    voter = Voter(token=token or new_voter_token(), ip="127.0.0.1")
     return await database_sync_to_async(services.vote_cast)(
         poll=poll, voter=voter, option_ids=[option_ids[option_index]]
     )

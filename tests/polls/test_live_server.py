@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
-from core.security import new_voter_token
+from core.voters import new_voter_token
 from tests.polls.factories import PollFactory
 from tests.server import run_daphne
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from chat import answers
+from chat.ask import retrieval
 from chat.models import Snippet
 from polls import live, services
 from polls.models import TALLY_SHARDS, Ballot, BallotChoice, Option, Poll, TallyShard
@@ -705,7 +705,7 @@ def test_removed_comment_leaves_the_ask_snippets(
     assert queued == [(chat_tasks.embed_comment, (ballot_id,))]
     comments = Snippet.objects.filter(kind=Snippet.Kind.COMMENT)
     assert list(comments.values_list("source_id", flat=True)) == [kept]
-    candidates = answers.snippet_candidates(poll_id=owned.pk)
+    candidates = retrieval.snippet_candidates(poll_id=owned.pk)
     quoted = [source_id for kind, source_id, _, _ in candidates if kind == Snippet.Kind.COMMENT]
     assert ballot_id not in quoted
     assert kept in quoted

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from chat import search, services
+from chat import search, services, tags
 from chat.models import Snippet
 from polls.models import Poll
 
@@ -21,6 +21,6 @@ class Command(BaseCommand):
             if options["all"]:
                 Snippet.objects.filter(poll_id=poll_id).update(text_hash="")
             embedded += services.poll_snippets_sync(poll_id=poll_id)
-            services.poll_tags_assign(poll_id=poll_id)
+            tags.poll_tags_assign(poll_id=poll_id)
         search.index_changed()
         self.stdout.write(f"Embedded {embedded} texts from {len(poll_ids)} polls.")

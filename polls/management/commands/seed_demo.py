@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.security import keyed_hash
+from core.voters import Voter
 from polls.models import Poll
-from polls.services import Voter, poll_close, poll_create, vote_cast
+from polls.services import poll_close, poll_create, vote_cast
 
 # Demo polls carry this creator: a string that is never a valid browser token, so no
 # visitor can manage them, and seed_demo can find them again.

@@ -1,0 +1,39 @@
+"""The base of Tally's push-only sockets: the tally, the bell and "My polls"."""
+
+from typing import ClassVar
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+
+class PushConsumer(AsyncWebsocketConsumer):
+    """Joins its groups, relays what is pushed to them, and ignores what clients send.
+
+    The event types in push_types carry rendered HTML and touch no database, so they are
+    handled here directly: channels' dispatch would first hop to a database thread to tidy
+    connections, once per socket for every push.
+    """
+
+    push_types: ClassVar[frozenset[str]] = frozenset()
+    groups_joined: tuple[str, ...] = ()
+
+    async def dispatch(self, message):
+        if message["type"] in self.push_types:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
+
+    async def join(self, *groups: str) -> None:
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined += groups
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """The socket is push-only; anything a client sends is ignored."""
+
+    async def send_html(self, event):
+        await self.send(text_data=event["html"])

@@ -1,0 +1,28 @@
+"""The owner hears of what happens to their polls: votes, comments, the close, questions."""
+
+from django.dispatch import receiver
+
+from chat.events import QuestionAsked
+from notifications import services
+from polls.events import PollClosed, VoteAccepted
+
+
+@receiver(VoteAccepted.signal, dispatch_uid="notifications.votes_arrived")
+def votes_arrived(sender, event: VoteAccepted, **kwargs):
+    services.votes_arrived(poll=event.poll)
+
+
+@receiver(VoteAccepted.signal, dispatch_uid="notifications.comment_posted")
+def comment_posted(sender, event: VoteAccepted, **kwargs):
+    if event.comment.strip() and event.poll.allow_comments:
+        services.comment_posted(poll=event.poll, comment=event.comment, author_id=event.user_id)
+
+
+@receiver(PollClosed.signal, dispatch_uid="notifications.poll_closed")
+def poll_closed(sender, event: PollClosed, **kwargs):
+    services.poll_closed(poll=event.poll)
+
+
+@receiver(QuestionAsked.signal, dispatch_uid="notifications.question_asked")
+def question_asked(sender, event: QuestionAsked, **kwargs):
+    services.question_asked(poll=event.poll, question=event.question, asker_id=event.asker_id)

@@ -1,0 +1,186 @@
+"""A poll's life: creating, editing, closing, reopening, deleting it, and its comments.
+
+Each change is announced as a domain event (polls/events.py) once it commits.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.events import announce
+from core.security import keyed_hash
+from polls.events import CommentRemoved, PollClosed, PollCreated, PollReopened, PollUpdated
+from polls.models import TALLY_SHARDS, Ballot, Option, Poll, TallyShard
+from polls.services.locks import lock_poll_exclusively
+
+
+def poll_create(
+    *,
+    question: str,
+    options: list[str],
+    description: str = "",
+    choice_type: str = Poll.ChoiceType.SINGLE,
+    results_visibility: str = Poll.ResultsVisibility.ALWAYS,
+    allow_comments: bool = True,
+    protection: str = Poll.Protection.TOKEN,
+    listed: bool = True,
+    closes_at: datetime | None = None,
+    timezone_name: str = "UTC",
+    owner=None,
+    creator_token: str = "",
+) -> Poll:
+    """Create a poll with its options and empty tally shards."""
+    with transaction.atomic():
+        poll = Poll.objects.create(
+            question=question,
+            description=description,
+            choice_type=choice_type,
+            results_visibility=results_visibility,
+            allow_comments=allow_comments,
+            protection=protection,
+            listed=listed,
+            closes_at=closes_at,
+            timezone=timezone_name,
+            owner=owner,
+            creator_key=keyed_hash(creator_token, purpose="creator") if creator_token else "",
+        )
+        created = Option.objects.bulk_create(
+            Option(poll=poll, text=text, position=position) for position, text in enumerate(options)
+        )
+        if created[0].pk is None:  # backends that cannot return ids from a bulk insert
+            created = list(poll.options.all())
+        TallyShard.objects.bulk_create(
+            TallyShard(poll=poll, option=option, shard=shard)
+            for option in [None, *created]
+            for shard in range(TALLY_SHARDS)
+        )
+        announce(PollCreated(poll=poll))
+    return poll
+
+
+def poll_close(*, poll: Poll, closed_at: datetime | None = None) -> bool:
+    """Close the poll (now, or at its passed close time); waits for votes in flight, which
+    all count. Announces the final tally and tells the owner. False if already closed."""
+    with transaction.atomic():
+        lock_poll_exclusively(poll)
+        closed_at = closed_at or timezone.now()
+        closed = Poll.objects.filter(pk=poll.pk, closed_at__isnull=True).update(closed_at=closed_at)
+        if closed:
+            poll.closed_at = closed_at
+            announce(PollClosed(poll=poll))
+    poll.refresh_from_db(fields=["closed_at"])
+    return bool(closed)
+
+
+def polls_close_due() -> int:
+    """Close every poll whose close time has passed; returns how many were closed."""
+    due = Poll.objects.filter(closed_at__isnull=True, closes_at__lte=timezone.now())
+    closed = 0
+    for poll in due.order_by("closes_at")[:500]:
+        if poll_close(poll=poll, closed_at=poll.closes_at):
+            closed += 1
+    return closed
+
+
+def poll_reopen(*, poll: Poll) -> None:
+    """Reopen a closed poll; a past close time is cleared so it stays open."""
+    with transaction.atomic():
+        lock_poll_exclusively(poll)
+        Poll.objects.filter(pk=poll.pk).update(closed_at=None, closes_at=None)
+        poll.closed_at = poll.closes_at = None
+        announce(PollReopened(poll=poll))
+    poll.refresh_from_db(fields=["closed_at", "closes_at"])
+
+
+def poll_claim_for_browser(*, user, token: str) -> int:
+    """Give the user every unowned poll this browser created; return how many."""
+    if not token:
+        return 0
+    return Poll.objects.filter(
+        owner__isnull=True, creator_key=keyed_hash(token, purpose="creator")
+    ).update(owner=user)
+
+
+class OptionsLocked(Exception):
+    """The poll has votes, so its options can no longer change."""
+
+
+def poll_update(
+    *,
+    poll: Poll,
+    question: str,
+    description: str,
+    allow_comments: bool,
+    listed: bool,
+    results_visibility: str,
+    closes_at: datetime | None,
+    timezone_name: str,
+    options: list[str] | None = None,
+) -> Poll:
+    """Change a poll's text and settings, and its options while it has no votes.
+
+    Raises OptionsLocked when options differ from the current ones and votes exist. The
+    check waits for votes in flight, as a close does, so none slips in between.
+    """
+    with transaction.atomic():
+        lock_poll_exclusively(poll)
+        has_votes = Ballot.objects.filter(poll=poll).exists()
+        current = list(poll.options.order_by("position", "id"))
+        if options is not None and options != [option.text for option in current]:
+            if has_votes:
+                raise OptionsLocked
+            _options_replace(poll=poll, current=current, texts=options)
+        if has_votes and question != poll.question:
+            poll.question_edited = True
+        poll.question = question
+        poll.description = description
+        poll.allow_comments = allow_comments
+        poll.listed = listed
+        poll.results_visibility = results_visibility
+        poll.closes_at = closes_at
+        poll.timezone = timezone_name
+        poll.save()
+        announce(PollUpdated(poll=poll))
+    return poll
+
+
+def _options_replace(*, poll: Poll, current: list[Option], texts: list[str]) -> None:
+    """Rename options in place by position, add the new ones with their shards, drop the rest."""
+    for option, text in zip(current, texts, strict=False):
+        if option.text != text:
+            option.text = text
+            option.save(update_fields=["text"])
+    Option.objects.filter(pk__in=[option.pk for option in current[len(texts) :]]).delete()
+    next_position = max((option.position for option in current), default=-1) + 1
+    added = Option.objects.bulk_create(
+        Option(poll=poll, text=text, position=next_position + offset)
+        for offset, text in enumerate(texts[len(current) :])
+    )
+    if added and added[0].pk is None:  # backends that cannot return ids from a bulk insert
+        added = list(poll.options.filter(position__gte=next_position))
+    TallyShard.objects.bulk_create(
+        TallyShard(poll=poll, option=option, shard=shard)
+        for option in added
+        for shard in range(TALLY_SHARDS)
+    )
+
+
+def poll_delete(*, poll: Poll) -> None:
+    """Delete the poll with its options, votes, tallies and snippets."""
+    with transaction.atomic():
+        lock_poll_exclusively(poll)
+        poll.delete()
+
+
+def comment_remove(*, poll: Poll, ballot_id: int) -> bool:
+    """Hide a vote's comment from the poll page and from answers; False if nothing changed."""
+    with transaction.atomic():
+        removed = (
+            Ballot.objects.filter(pk=ballot_id, poll=poll, comment_removed=False)
+            .exclude(comment="")
+            .update(comment_removed=True)
+        )
+        if removed:
+            announce(CommentRemoved(poll=poll, ballot_id=ballot_id))
+    return bool(removed)

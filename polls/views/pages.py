@@ -1,0 +1,178 @@
+"""The home page, creating a poll, and a poll's own pages: the poll, share, results, QR."""
+
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_POST
+
+from core.http import BadRequest, is_json_request, json_error, read_payload, redirect_after_post
+from core.ratelimit import ratelimit_hit
+from core.security import client_ip
+from core.voters import voter_from_request
+from polls import live, selectors, services
+from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
+from polls.models import Poll
+from polls.qr import qr_code_svg
+from polls.services import VoteResult
+from polls.viewers import viewer_count
+
+DEFAULT_OPTION_FIELDS = 3
+VOTE_MESSAGES = {
+    VoteResult.ACCEPTED: "Your vote is in.",
+    VoteResult.ALREADY_VOTED: "You already voted on this poll.",
+    VoteResult.CLOSED: "This poll is closed.",
+    VoteResult.LOGIN_REQUIRED: "Sign in to vote on this poll.",
+    VoteResult.OPTIONS_CHANGED: "This poll's options just changed: please choose again.",
+}
+
+
+def is_owner(request, poll: Poll) -> bool:
+    return selectors.is_poll_owner(poll=poll, voter=voter_from_request(request))
+
+
+def poll_context(request, poll: Poll, *, your_vote=None, message="") -> dict:
+    """Everything the poll page and its fragments need to render for this browser."""
+    options = list(poll.options.all())
+    voter = voter_from_request(request)
+    if your_vote is None:
+        your_vote = selectors.voter_choices(poll=poll, voter_key=voter.key)
+    owner = selectors.is_poll_owner(poll=poll, voter=voter)
+    version = live.tally_version()
+    tally = selectors.poll_tally(poll=poll, options=options)
+    visible = selectors.results_visible(poll=poll, has_voted=your_vote is not None, is_owner=owner)
+    chosen = set(your_vote or [])
+    return {
+        "poll": poll,
+        "options": options,
+        "tally": tally,
+        "results_visible": visible,
+        "your_vote": your_vote,
+        "your_vote_texts": [option.text for option in options if option.id in chosen],
+        "is_owner": owner,
+        "closed": poll.is_closed(),
+        "vote_form": VoteForm(poll=poll, options=options),
+        "message": message,
+        "version": version,
+        "viewers": viewer_count(poll.pk),
+    }
+
+
+# Home and creating polls
+
+
+def home_context(request, form=None, option_values=None) -> dict:
+    if option_values is None:
+        option_values = form.data.getlist("options") if form is not None and form.data else []
+    option_values = option_values + [""] * (DEFAULT_OPTION_FIELDS - len(option_values))
+    return {
+        "form": form or PollCreateForm(),
+        "option_values": option_values[:MAX_OPTIONS],
+        "max_options": MAX_OPTIONS,
+        "recent_polls": selectors.recent_public_polls(),
+    }
+
+
+@require_GET
+def home(request):
+    return render(request, "polls/home.html", home_context(request))
+
+
+@require_GET
+def option_field(request):
+    """One more option input for the create form (the "Add option" button)."""
+    try:
+        number = max(1, min(int(request.GET.get("n", "1")), 20))
+    except ValueError:
+        number = 1
+    return render(request, "polls/home.html#option-input", {"number": number, "value": ""})
+
+
+@require_POST
+def create(request):
+    json_client = is_json_request(request)
+    ratelimit_hit(scope="create-ip", ident=client_ip(request))
+    try:
+        payload = read_payload(request, list_fields=("options",))
+    except BadRequest as error:
+        if json_client:
+            return json_error(400, error.code, error.message, error.field)
+        return render(
+            request,
+            "polls/home.html#create-form" if request.htmx else "polls/home.html",
+            {**home_context(request), "body_error": error.message},
+            status=400,
+        )
+
+    form = PollCreateForm(payload)
+    if not json_client and "add_option" in payload:
+        # Without JavaScript, "Add option" posts the form back for one more empty field.
+        unbound = PollCreateForm(initial={name: payload.get(name) for name in form.fields})
+        values = [*payload.getlist("options"), ""]
+        return render(request, "polls/home.html", home_context(request, unbound, values))
+    if not form.is_valid():
+        if json_client:
+            field, errors = next(iter(form.errors.items()))
+            return json_error(400, "invalid", errors[0], field)
+        template = "polls/home.html#create-form" if request.htmx else "polls/home.html"
+        return render(request, template, home_context(request, form), status=400)
+
+    poll = services.poll_create(
+        **form.service_arguments(),
+        owner=request.user if request.user.is_authenticated else None,
+        creator_token=request.voter_token,
+    )
+    share_url = reverse("polls:share", kwargs={"code": poll.code})
+    document = {"code": poll.code, "url": poll.get_absolute_url(), "share_url": share_url}
+    return redirect_after_post(request, share_url, json=document, status=201)
+
+
+# A poll's pages
+
+
+@require_GET
+def detail(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    context = poll_context(request, poll)
+    if request.GET.get("voted") and context["your_vote"] is not None:
+        context["message"] = VOTE_MESSAGES[VoteResult.ACCEPTED]
+        context["vote_result"] = VoteResult.ACCEPTED.value
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "polls/poll_detail.html#tally", context)
+    context["comments"] = selectors.recent_comments(poll=poll)
+    return render(request, "polls/poll_detail.html", context)
+
+
+@require_GET
+def share(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    poll_url = request.build_absolute_uri(poll.get_absolute_url())
+    return render(
+        request,
+        "polls/share.html",
+        {
+            "poll": poll,
+            "poll_url": poll_url,
+            "is_owner": is_owner(request, poll),
+            "closed": poll.is_closed(),
+        },
+    )
+
+
+@require_GET
+def results(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    context = poll_context(request, poll)
+    body = selectors.results_json(
+        poll=poll, tally=context["tally"], visible=context["results_visible"]
+    )
+    return JsonResponse(body)
+
+
+@require_GET
+def qr_svg(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    poll_url = request.build_absolute_uri(poll.get_absolute_url())
+    response = HttpResponse(qr_code_svg(poll_url), content_type="image/svg+xml")
+    patch_cache_control(response, public=True, max_age=86400)
+    return response

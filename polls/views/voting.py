@@ -1,0 +1,81 @@
+"""Casting a vote, answered as JSON, an htmx panel, or a redirect back to the poll."""
+
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+
+from core.http import BadRequest, error_body, is_json_request, json_error, read_payload, see_other
+from core.ratelimit import ratelimit_hit
+from core.voters import voter_from_request
+from polls import selectors, services
+from polls.forms import VoteForm
+from polls.models import Poll
+from polls.services import VoteResult
+from polls.views.pages import VOTE_MESSAGES, poll_context
+
+VOTE_STATUS = {
+    VoteResult.ALREADY_VOTED: 409,
+    VoteResult.CLOSED: 409,
+    VoteResult.LOGIN_REQUIRED: 403,
+    VoteResult.OPTIONS_CHANGED: 409,
+}
+
+
+def vote_body(outcome: services.VoteOutcome) -> dict:
+    """The JSON a vote answers with, the same for a first try and its replays."""
+    results_doc = selectors.results_json(
+        poll=outcome.poll,
+        tally=outcome.tally,
+        visible=outcome.results_visible,
+        closed=outcome.closed,
+    )
+    if outcome.result == VoteResult.ACCEPTED:
+        return {**results_doc, "your_vote": outcome.your_vote}
+    body = error_body(outcome.result.value, VOTE_MESSAGES[outcome.result])
+    body["results"] = results_doc
+    return body
+
+
+@require_POST
+def vote(request, code):
+    poll = get_object_or_404(Poll, code=code)
+    json_client = is_json_request(request)
+    voter = voter_from_request(request)
+    options = list(poll.options.all())
+    ratelimit_hit(scope="vote-ip", ident=voter.ip)
+    ratelimit_hit(scope="vote-voter", ident=voter.rate_key)
+    try:
+        payload = read_payload(request, list_fields=("option",))
+        form = VoteForm(payload, poll=poll, options=options)
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.items()))
+            raise BadRequest("invalid", errors[0], field)
+    except BadRequest as error:
+        if json_client:
+            return json_error(400, error.code, error.message, error.field)
+        context = poll_context(request, poll)
+        context["vote_error"] = error
+        template = "polls/poll_detail.html#vote-panel" if request.htmx else "polls/poll_detail.html"
+        return render(request, template, context, status=400)
+
+    outcome = services.vote_cast(
+        poll=poll,
+        voter=voter,
+        option_ids=form.cleaned_data["option"],
+        options=options,
+        comment=form.cleaned_data.get("comment", ""),
+        idempotency_key=request.headers.get("Idempotency-Key")
+        or form.cleaned_data.get("idempotency_key", ""),
+    )
+    status = VOTE_STATUS.get(outcome.result, 201 if json_client else 200)
+    if json_client:
+        return JsonResponse(vote_body(outcome), status=status)
+    if outcome.result == VoteResult.ACCEPTED and not request.htmx:
+        return see_other(poll.get_absolute_url() + "?voted=1")
+    context = poll_context(
+        request, poll, your_vote=outcome.your_vote, message=VOTE_MESSAGES[outcome.result]
+    )
+    context["vote_result"] = outcome.result.value
+    if request.htmx:
+        return render(request, "polls/poll_detail.html#vote-panel", context, status=status)
+    return render(request, "polls/poll_detail.html", context, status=status)
