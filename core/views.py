@@ -1,6 +1,6 @@
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.views.csrf import csrf_failure as django_csrf_failure
+from django.urls import Resolver404, resolve
 from django_htmx.http import reswap, retarget
 
 from core.http import is_json_request, json_error
@@ -67,12 +67,50 @@ def rate_limited(request, retry_after: int):
     )
 
 
+RESEND_MESSAGE = (
+    "Nothing was sent yet: you signed in or out in another tab, which renewed this page's"
+    " security check. Check what you entered and send it again."
+)
+# Fields never carried over to the resend page: the old token, and secrets.
+NOT_KEPT = ("csrfmiddlewaretoken", "password")
+
+
 def csrf_failure(request, reason=""):
+    """Answer a form sent with an out-of-date token with Tally's own page, not Django's.
+
+    A view may offer its own page for this (its `resend_after_stale_token` attribute, a
+    view taking the request); otherwise the page keeps what was typed (except passwords) and
+    sends it again with a fresh token in one click.
+    """
     if is_json_request(request):
         return json_error(
             403, "csrf_failed", "Send the csrftoken cookie's value in the X-CSRFToken header."
         )
-    return django_csrf_failure(request, reason)
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        match = None
+    resend = getattr(match.func, "resend_after_stale_token", None) if match else None
+    if resend is not None:
+        return resend(request, *match.args, **match.kwargs)
+    if request.headers.get("HX-Request"):
+        return error_response(
+            request, status=403, code="stale_token", message=RESEND_MESSAGE, page=""
+        )
+    fields = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if not any(secret in name for secret in NOT_KEPT)
+        for value in values
+    ]
+    has_secret = any("password" in name for name in request.POST)
+    context = {
+        "message": RESEND_MESSAGE,
+        "action": request.path if request.method == "POST" and not has_secret else "",
+        "fields": fields,
+        "back": request.path,
+    }
+    return render(request, "core/stale_token.html", context, status=403)
 
 
 def health(request):

@@ -55,6 +55,7 @@ def vote(request, code):
             return json_error(400, error.code, error.message, error.field)
         context = poll_context(request, poll)
         context["vote_error"] = error
+        context.update(kept_vote(request))
         template = "polls/poll_detail.html#vote-panel" if request.htmx else "polls/poll_detail.html"
         return render(request, template, context, status=400)
 
@@ -79,3 +80,34 @@ def vote(request, code):
     if request.htmx:
         return render(request, "polls/poll_detail.html#vote-panel", context, status=status)
     return render(request, "polls/poll_detail.html", context, status=status)
+
+
+STALE_VOTE_MESSAGE = (
+    "Your vote was not sent yet: you signed in or out in another tab. Your choice is kept"
+    " below — press Vote to send it."
+)
+
+
+def kept_vote(request) -> dict:
+    """What the voter picked and wrote, to fill the form in again."""
+    kept = []
+    for value in request.POST.getlist("option"):
+        try:
+            kept.append(int(value))
+        except ValueError:
+            continue
+    return {"kept_options": kept, "kept_comment": request.POST.get("comment", "")}
+
+
+def vote_resend(request, code):
+    """A vote refused for an out-of-date token: the poll again, the choice kept, a fresh token."""
+    poll = get_object_or_404(Poll, code=code)
+    context = poll_context(request, poll, message=STALE_VOTE_MESSAGE)
+    context.update(kept_vote(request))
+    if request.htmx:
+        return render(request, "polls/poll_detail.html#vote-panel", context, status=403)
+    context["comments"] = selectors.recent_comments(poll=poll)
+    return render(request, "polls/poll_detail.html", context, status=403)
+
+
+vote.resend_after_stale_token = vote_resend
