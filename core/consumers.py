@@ -23,6 +23,17 @@ class PushConsumer(AsyncWebsocketConsumer):
         else:
             await super().dispatch(message)
 
+    async def accept_signed_in(self, group_of) -> int | None:
+        """Join a signed-in user's socket to group_of(user id) and accept it; refuse an
+        anonymous one at the handshake. Returns the user's id, or None if refused."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accept: the handshake is refused
+            return None
+        await self.join(group_of(user.pk))
+        await self.accept()
+        return user.pk
+
     async def join(self, *groups: str) -> None:
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)

@@ -13,13 +13,9 @@ class BellConsumer(PushConsumer):
     push_types = frozenset({"bell.update"})
 
     async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close()  # before accept: the handshake is refused
-            return
-        await self.join(live.user_group(user.pk))
-        await self.accept()
-        count = await database_sync_to_async(unread_count)(user_id=user.pk)
-        await self.send(text_data=live.render_badge(count=count))
+        user_id = await self.accept_signed_in(live.user_group)
+        if user_id is not None:
+            count = await database_sync_to_async(unread_count)(user_id=user_id)
+            await self.send(text_data=live.render_badge(count=count))
 
     bell_update = PushConsumer.send_html

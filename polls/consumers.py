@@ -1,6 +1,7 @@
 """The live sockets of polls: a poll page's tally, and the owner's "My polls" counts."""
 
 import asyncio
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
@@ -13,10 +14,11 @@ from polls.models import Poll
 class PollTallyConsumer(PushConsumer):
     """Relays a poll's tally fragment; which variant a socket gets follows its visibility."""
 
-    push_types = frozenset({"poll.tally", "poll.viewers"})
+    push_types = frozenset({"poll.tally", "poll.viewers", "poll.chart"})
     poll_id: int | None = None
     sees_results = False
     voter_group_name: str | None = None
+    chart_group_name: str | None = None
     heartbeat: asyncio.Task | None = None
     shown_version = 0
     shown_viewers: int | None = None
@@ -30,6 +32,8 @@ class PollTallyConsumer(PushConsumer):
         await self.join(live.poll_group(poll.pk))
         if self.voter_group_name:
             await self.join(self.voter_group_name)
+        if self.chart_group_name:
+            await self.join(self.chart_group_name)
         await self.accept()
         self.shown_viewers = await viewers.viewer_seen(poll.pk, self.channel_name)
         self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
@@ -73,6 +77,9 @@ class PollTallyConsumer(PushConsumer):
         self.shown_viewers = event["count"]
         await self.send(text_data=event["html"])
 
+    # The owner's analytics page asks for its live chart with ?chart=1.
+    poll_chart = PushConsumer.send_html
+
     async def voter_voted(self, event):
         self.sees_results = True
         await self.send_snapshot()
@@ -87,6 +94,9 @@ class PollTallyConsumer(PushConsumer):
         self.sees_results = selectors.voter_sees_results(poll=poll, voter=voter)
         if not self.sees_results and poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
             self.voter_group_name = live.voter_group(poll.pk, voter.key)
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        if query.get("chart") == ["1"] and selectors.is_poll_owner(poll=poll, voter=voter):
+            self.chart_group_name = live.analytics_group(poll.pk)
         return poll
 
     async def send_snapshot(self):
@@ -113,11 +123,6 @@ class MyPollsConsumer(PushConsumer):
     push_types = frozenset({"poll.count"})
 
     async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close()  # before accept: the handshake is refused
-            return
-        await self.join(live.owner_group(user.pk))
-        await self.accept()
+        await self.accept_signed_in(live.owner_group)
 
     poll_count = PushConsumer.send_html
