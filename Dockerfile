@@ -31,9 +31,12 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.production \
     python manage.py collectstatic --noinput
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin tally \
-    && chown -R tally:tally /app/staticfiles
+    && mkdir -p /var/lib/tally-beat \
+    && chown -R tally:tally /app/staticfiles /var/lib/tally-beat
 USER tally
 
 ENV DJANGO_SETTINGS_MODULE=config.settings.production
 EXPOSE 8000
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", "config.asgi:application"]
+# No --proxy-headers: daphne would believe any client's X-Forwarded-For. Tally reads that
+# header itself, from TRUSTED_PROXIES only (core/security.py).
+CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "config.asgi:application"]

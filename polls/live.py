@@ -31,6 +31,7 @@ from polls.viewers import viewer_count
 logger = logging.getLogger(__name__)
 
 PUSH_INTERVAL = 0.1
+PUSH_RETRY_DELAY = 0.5
 VIEWERS_PUSH_INTERVAL = 2.0
 TALLY_TEMPLATE = "polls/poll_detail.html#tally"
 VIEWERS_TEMPLATE = "polls/poll_detail.html#viewers"
@@ -151,7 +152,11 @@ class Coalescer:
                 try:
                     await self.push(poll_id)
                 except Exception:
+                    # The channel layer is down (Redis): keep the poll dirty and try again
+                    # shortly, so open pages catch up once it is back.
                     logger.exception("Could not push the %s of poll %s", self.name, poll_id)
+                    self.dirty.add(poll_id)
+                    await asyncio.sleep(PUSH_RETRY_DELAY)
             if self.dirty:
                 next_window = (window + 1) * self.interval
                 await asyncio.sleep(max(0.0, next_window - time.time()) + 0.001)

@@ -19,6 +19,10 @@ env = environ.Env(
     DATABASE_POOL_TIMEOUT=(float, 10.0),
     SQLITE_BUSY_TIMEOUT=(float, 5.0),
     REDIS_URL=(str, ""),
+    REDIS_SOCKET_TIMEOUT=(float, 0.5),
+    TRUSTED_PROXIES=(list, []),
+    HASH_KEY=(str, ""),
+    HASH_KEY_FALLBACKS=(list, []),
     RATELIMIT_ENABLE=(bool, True),
     RATELIMIT_VOTE_PER_IP=(str, "120/m"),
     RATELIMIT_VOTE_PER_VOTER=(str, "20/m"),
@@ -42,7 +46,17 @@ env = environ.Env(
     LOG_LEVEL=(str, "INFO"),
 )
 
-SECRET_KEY = env("SECRET_KEY", default="insecure-local-only-key-change-me-in-production-0123456789")
+# The published development key: production settings refuse to start with it.
+DEVELOPMENT_SECRET_KEY = "insecure-local-only-key-change-me-in-production-0123456789"  # noqa: S105
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+# Keys the hashes of voters, addresses and creators (core.security.keyed_hash); apart from
+# SECRET_KEY so that rotating that one keeps vote dedupe. Defaults to SECRET_KEY, so a site
+# that sets it later keeps its hashes by putting the old SECRET_KEY in HASH_KEY.
+HASH_KEY = env("HASH_KEY") or SECRET_KEY
+HASH_KEY_FALLBACKS = env("HASH_KEY_FALLBACKS")
+# Addresses or networks (CIDR) of the proxies whose X-Forwarded-For is believed; nobody
+# else's is (core.security.client_ip).
+TRUSTED_PROXIES = env("TRUSTED_PROXIES")
 DEBUG = env("DEBUG")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS")
@@ -127,12 +141,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
 
+# Seconds a Redis command may take before Tally degrades without it (see core/cache.py).
+REDIS_SOCKET_TIMEOUT = env("REDIS_SOCKET_TIMEOUT")
+REDIS_OPTIONS = {
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "health_check_interval": 10,
+}
+
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache that answers as an empty cache while Redis is down.
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "tally",
+            "OPTIONS": REDIS_OPTIONS,
         }
     }
     # The pub/sub layer publishes a group message once and each process fans it out to its
@@ -140,7 +164,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_OPTIONS}]},
         }
     }
 else:
@@ -155,6 +179,24 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A task is acknowledged once it has run, so a worker killed mid-task (kill -9, OOM) leaves
+# it on the queue for the next worker; every task is idempotent, so running again is safe.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# An unacknowledged task goes back to the queue this many seconds after its worker died.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+# Queueing a task while Redis is down fails fast: the request that queued it goes on.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 # Owners hear of new votes at most once per window per poll.
 NOTIFY_VOTE_BATCH_SECONDS = env("NOTIFY_VOTE_BATCH_SECONDS")
 # Celery beat runs this in production; on the embedded default (no broker) the server
