@@ -1,0 +1,1 @@
+from tests.faults.services import private_postgres, private_redis  # noqa: F401
