@@ -1,5 +1,7 @@
 """Account forms: Django's own, with Tally's input styling and autocomplete hints."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.models import User
@@ -50,3 +52,36 @@ class PasswordResetForm(StyledFormMixin, auth_forms.PasswordResetForm):
 
 class SetPasswordForm(StyledFormMixin, auth_forms.SetPasswordForm):
     pass
+
+
+class ApiTokenForm(StyledFormMixin, forms.Form):
+    """Name a new API token and choose how long it lasts."""
+
+    EXPIRY_DAYS = {"never": None, "7": 7, "30": 30, "90": 90, "365": 365}
+
+    name = forms.CharField(
+        max_length=100,
+        help_text="What the token is for, such as “Stand-up bot” or “Phone”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    expires = forms.ChoiceField(
+        label="Expires",
+        choices=[
+            ("never", "Never"),
+            ("7", "In 7 days"),
+            ("30", "In 30 days"),
+            ("90", "In 90 days"),
+            ("365", "In a year"),
+        ],
+        initial="90",
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the token a name.")
+        return name
+
+    def expires_at(self, now):
+        days = self.EXPIRY_DAYS[self.cleaned_data["expires"]]
+        return None if days is None else now + timedelta(days=days)

@@ -5,23 +5,28 @@ or create credentials, 400 for refused forms, and htmx answers (the form fragmen
 client redirect on success) beside the plain-form ones.
 """
 
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import selectors, services
 from accounts.forms import (
+    ApiTokenForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
     SetPasswordForm,
     SignUpForm,
 )
-from core.http import redirect_after_post
+from core.http import redirect_after_post, see_other
 from core.ratelimit import ratelimit_hit
 from core.security import client_ip
 
@@ -105,3 +110,51 @@ def signup(request):
     # Logging in claims the polls this browser created (accounts.signals).
     login(request, user)
     return redirect_after_post(request, next_url or reverse("polls:my-polls"))
+
+
+# Personal API tokens
+
+TOKENS_TEMPLATE = "accounts/tokens.html"
+
+
+def tokens_context(request, *, form=None, created=None, secret="") -> dict:
+    return {
+        "form": form or ApiTokenForm(),
+        "tokens": selectors.api_tokens(user=request.user),
+        "created": created,
+        "secret": secret,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def api_tokens(request):
+    """List the user's API tokens; a POST creates one, whose secret is shown this once."""
+    template = f"{TOKENS_TEMPLATE}#tokens" if request.htmx else TOKENS_TEMPLATE
+    if request.method != "POST":
+        return render(request, TOKENS_TEMPLATE, tokens_context(request))
+    ratelimit_hit(scope="api-token", ident=f"u:{request.user.pk}")
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return render(request, template, tokens_context(request, form=form), status=400)
+    token, secret = services.api_token_create(
+        user=request.user,
+        name=form.cleaned_data["name"],
+        expires_at=form.expires_at(timezone.now()),
+    )
+    # The secret is in this answer only: never cache it, never store it.
+    response = render(
+        request, template, tokens_context(request, created=token, secret=secret), status=201
+    )
+    patch_cache_control(response, no_store=True, private=True)
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_id: int):
+    services.api_token_revoke(user=request.user, token_id=token_id)
+    if request.htmx:
+        return render(request, f"{TOKENS_TEMPLATE}#tokens", tokens_context(request))
+    messages.success(request, "The token is revoked: programs using it are refused from now on.")
+    return see_other(reverse("accounts:tokens"))

@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from config.api import api, unknown_route
 from config.health import health_ready
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("accounts.auth_urls")),
     path("", include("notifications.urls")),
+    path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", unknown_route),
 ]
 
 handler404 = "core.views.not_found"

@@ -22,6 +22,33 @@ class BadRequest(Exception):
     field: str | None = None
 
 
+@dataclass
+class Refused(Exception):
+    """A refusal with its status, answered with the error body (the JSON API raises these)."""
+
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+    headers: dict[str, str] | None = None
+
+
+def note_ratelimit(request, state) -> None:
+    """Keep the tightest rate-limit window this request counted against, for its headers."""
+    current = getattr(request, "ratelimit_state", None)
+    if state is not None and (current is None or state.remaining < current.remaining):
+        request.ratelimit_state = state
+
+
+def ratelimit_headers(*, limit: int, remaining: int, reset: int) -> dict[str, str]:
+    """The RateLimit-* headers: the window's size, what is left of it and when it resets."""
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(0, remaining)),
+        "RateLimit-Reset": str(reset),
+    }
+
+
 def is_json_request(request) -> bool:
     """Whether the client speaks JSON (sent a JSON body or asked for JSON back)."""
     if request.content_type == "application/json":

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 BATCH_INTERVAL = 0.04  # seconds between appended fragments while tokens stream in
 FRAGMENTS = "chat/answer.html"
 
-Send = Callable[[str], Awaitable[None]]
+Send = Callable[[Any], Awaitable[None]]
 
 
 def render_fragment(name: str, **context) -> str:
@@ -90,11 +91,21 @@ async def stream_batched(tokens: AsyncIterator[str], send_text: Send, timings: T
 
 
 async def answer_question(
-    *, send: Send, poll_id: int, voter: Voter, question: str, timings: Timings | None = None
+    *,
+    send: Send,
+    poll_id: int,
+    voter: Voter,
+    question: str,
+    timings: Timings | None = None,
+    render: Callable[..., Any] = render_fragment,
 ) -> None:
-    """Stream an answer to question about the poll to send, from start to finished state."""
+    """Stream an answer to question about the poll to send, from start to finished state.
+
+    Each step is render(fragment name, **its context), HTML fragments by default; the JSON
+    API passes a renderer that turns them into server-sent events instead.
+    """
     timings = timings or Timings(arrived=time.monotonic())
-    await send(render_fragment("start", question=question))
+    await send(render("start", question=question))
     try:
         # Embedding (CPU) and reading the poll (database) overlap.
         vector, found = await asyncio.gather(
@@ -109,11 +120,11 @@ async def answer_question(
     else:
         message = "This poll no longer exists."
     if facts is None:
-        await send(render_fragment("failed", message=message))
+        await send(render("failed", message=message))
         return
 
     async def send_text(text: str) -> None:
-        await send(render_fragment("chunk", text=text))
+        await send(render("chunk", text=text))
 
     ai = bool(settings.GROQ_API_KEY)
     error_message = ""
@@ -133,7 +144,7 @@ async def answer_question(
     if not error_message and not sent:
         error_message = "The AI service sent an empty answer. Try asking in other words."
     await send(
-        render_fragment(
+        render(
             "finish",
             error=error_message,
             ai=ai,

@@ -30,6 +30,7 @@ env = environ.Env(
     RATELIMIT_ASK_PER_VOTER=(str, "10/m"),
     RATELIMIT_LOGIN_PER_IP=(str, "10/m"),
     RATELIMIT_SIGNUP_PER_IP=(str, "5/h"),
+    RATELIMIT_API_TOKEN_PER_USER=(str, "10/h"),
     NOTIFY_VOTE_BATCH_SECONDS=(int, 300),
     PERIODIC_TASKS_IN_PROCESS=(bool, True),
     SITE_URL=(str, "http://127.0.0.1:8000"),
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "ninja",  # serves the API docs page and its scripts from static files, not a CDN
     "core",
     "accounts",
     "polls",
@@ -256,6 +258,7 @@ RATELIMITS = {
     "ask-voter": env("RATELIMIT_ASK_PER_VOTER"),
     "login-ip": env("RATELIMIT_LOGIN_PER_IP"),
     "signup-ip": env("RATELIMIT_SIGNUP_PER_IP"),
+    "api-token": env("RATELIMIT_API_TOKEN_PER_USER"),
 }
 
 LOGIN_URL = "login"
