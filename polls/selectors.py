@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from core.security import keyed_hash
 from core.voters import Voter
 from polls.models import Ballot, Option, Poll, TallyShard
+from polls.search_index import poll_search_ids
 
 
 @dataclass(frozen=True)
@@ -129,15 +130,13 @@ def recent_public_polls(*, limit: int = 10) -> list[Poll]:
 
 
 def poll_keyword_search(*, query: str, limit: int = 20) -> list[Poll]:
-    """Find listed polls whose question, description or options contain the words."""
-    polls = Poll.objects.filter(listed=True)
-    for word in query.split()[:8]:
-        polls = polls.filter(
-            Q(question__icontains=word)
-            | Q(description__icontains=word)
-            | Q(options__text__icontains=word)
-        )
-    return list(polls.distinct().order_by("-created_at")[:limit])
+    """Find listed polls whose question, description or options hold every word, best first.
+
+    One full-text query whatever the number of words (core/fulltext.py).
+    """
+    ranked = poll_search_ids(query=query, limit=limit)
+    by_id = Poll.objects.filter(pk__in=ranked, listed=True).in_bulk()
+    return [by_id[poll_id] for poll_id in ranked if poll_id in by_id]
 
 
 def owner_polls(*, user):

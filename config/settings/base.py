@@ -23,6 +23,8 @@ env = environ.Env(
     TRUSTED_PROXIES=(list, []),
     HASH_KEY=(str, ""),
     HASH_KEY_FALLBACKS=(list, []),
+    SEARCH_STATEMENT_TIMEOUT_MS=(int, 1000),
+    RATELIMIT_SEARCH_PER_IP=(str, "60/m"),
     RATELIMIT_ENABLE=(bool, True),
     RATELIMIT_VOTE_PER_IP=(str, "120/m"),
     RATELIMIT_VOTE_PER_VOTER=(str, "20/m"),
@@ -58,6 +60,8 @@ HASH_KEY_FALLBACKS = env("HASH_KEY_FALLBACKS")
 # Addresses or networks (CIDR) of the proxies whose X-Forwarded-For is believed; nobody
 # else's is (core.security.client_ip).
 TRUSTED_PROXIES = env("TRUSTED_PROXIES")
+# Longest a full-text search may run on PostgreSQL (core/fulltext.py), in milliseconds.
+SEARCH_STATEMENT_TIMEOUT_MS = env("SEARCH_STATEMENT_TIMEOUT_MS")
 DEBUG = env("DEBUG")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS")
@@ -258,6 +262,7 @@ RATELIMITS = {
     "ask-voter": env("RATELIMIT_ASK_PER_VOTER"),
     "login-ip": env("RATELIMIT_LOGIN_PER_IP"),
     "signup-ip": env("RATELIMIT_SIGNUP_PER_IP"),
+    "search-ip": env("RATELIMIT_SEARCH_PER_IP"),
     "api-token": env("RATELIMIT_API_TOKEN_PER_USER"),
 }
 

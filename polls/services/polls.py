@@ -12,6 +12,7 @@ from core.events import announce
 from core.security import keyed_hash
 from polls.events import CommentRemoved, PollClosed, PollCreated, PollReopened, PollUpdated
 from polls.models import TALLY_SHARDS, Ballot, Option, Poll, TallyShard
+from polls.search_index import poll_search_sync
 from polls.services.locks import lock_poll_exclusively
 
 
@@ -55,6 +56,7 @@ def poll_create(
             for option in [None, *created]
             for shard in range(TALLY_SHARDS)
         )
+        poll_search_sync(poll_id=poll.pk)  # in the transaction: searchable once committed
         announce(PollCreated(poll=poll))
     return poll
 
@@ -141,6 +143,7 @@ def poll_update(
         poll.closes_at = closes_at
         poll.timezone = timezone_name
         poll.save()
+        poll_search_sync(poll_id=poll.pk)
         announce(PollUpdated(poll=poll))
     return poll
 
@@ -170,7 +173,9 @@ def poll_delete(*, poll: Poll) -> None:
     """Delete the poll with its options, votes, tallies and snippets."""
     with transaction.atomic():
         lock_poll_exclusively(poll)
+        poll_id = poll.pk
         poll.delete()
+        poll_search_sync(poll_id=poll_id)
 
 
 def comment_remove(*, poll: Poll, ballot_id: int) -> bool:
