@@ -52,16 +52,9 @@ class AskConsumer(AsyncWebsocketConsumer):
         if problem:
             await self.refuse("invalid", problem)
             return
-        try:
-            await sync_to_async(ratelimit_hit, thread_sensitive=False)(
-                scope="ask-voter", ident=self.voter.rate_key
-            )
-        except RateLimited as limited:
-            await self.refuse(
-                "rate_limited",
-                f"Slow down: you have asked a lot of questions. "
-                f"Try again in {limited.retry_after} s.",
-            )
+        refusal = await sync_to_async(self.over_limit, thread_sensitive=False)()
+        if refusal:
+            await self.refuse("rate_limited", refusal)
             return
         await self.stop_answer()
         self.record_question(question)
@@ -96,6 +89,23 @@ class AskConsumer(AsyncWebsocketConsumer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def over_limit(self) -> str:
+        """Count this question against the asker, its address and the poll's daily budget of
+        model calls; return why it is refused, or "" to answer it."""
+        try:
+            ratelimit_hit(scope="ask-voter", ident=self.voter.rate_key)
+            ratelimit_hit(scope="ask-ip", ident=self.voter.address)
+        except RateLimited as limited:
+            return (
+                "Slow down: you have asked a lot of questions. "
+                f"Try again in {limited.retry_after} s."
+            )
+        try:
+            ratelimit_hit(scope="ask-poll-day", ident=f"poll:{self.poll_id}")
+        except RateLimited:
+            return "This poll has answered all the questions it can today. Try again tomorrow."
+        return ""
 
     async def send_html(self, html: str):
         await self.send(text_data=html)

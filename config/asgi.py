@@ -16,13 +16,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from config.routing import websocket_urlpatterns  # noqa: E402
 from core.periodic import start_in_process  # noqa: E402
 from core.push import remember_server_loop  # noqa: E402
+from core.sockets import SocketCapMiddleware  # noqa: E402
 
 application = remember_server_loop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            "websocket": SocketCapMiddleware(
+                AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

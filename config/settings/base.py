@@ -25,6 +25,10 @@ env = environ.Env(
     HASH_KEY_FALLBACKS=(list, []),
     SEARCH_STATEMENT_TIMEOUT_MS=(int, 1000),
     RATELIMIT_SEARCH_PER_IP=(str, "60/m"),
+    RATELIMIT_ASK_PER_IP=(str, "30/m"),
+    ASK_MODEL_CALLS_PER_POLL_PER_DAY=(int, 500),
+    WS_SOCKETS_PER_ADDRESS=(int, 200),
+    WS_ASK_SOCKETS_PER_ADDRESS=(int, 20),
     RATELIMIT_ENABLE=(bool, True),
     RATELIMIT_VOTE_PER_IP=(str, "120/m"),
     RATELIMIT_VOTE_PER_VOTER=(str, "20/m"),
@@ -263,8 +267,13 @@ RATELIMITS = {
     "login-ip": env("RATELIMIT_LOGIN_PER_IP"),
     "signup-ip": env("RATELIMIT_SIGNUP_PER_IP"),
     "search-ip": env("RATELIMIT_SEARCH_PER_IP"),
+    "ask-ip": env("RATELIMIT_ASK_PER_IP"),
+    "ask-poll-day": f"{env('ASK_MODEL_CALLS_PER_POLL_PER_DAY')}/d",
     "api-token": env("RATELIMIT_API_TOKEN_PER_USER"),
 }
+# Open WebSockets per client address (or IPv6 /64) on one server process (core/sockets.py).
+WS_SOCKETS_PER_ADDRESS = env("WS_SOCKETS_PER_ADDRESS")
+WS_ASK_SOCKETS_PER_ADDRESS = env("WS_ASK_SOCKETS_PER_ADDRESS")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "polls:my-polls"
