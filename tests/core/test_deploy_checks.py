@@ -80,3 +80,51 @@ def test_production_refuses_to_start_without_secret_key(command):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        (
+            {"SECRET_KEY": "insecure-local-only-key-change-me-in-production-0123456789"},
+            "SECRET_KEY",
+        ),
+        ({"SECRET_KEY": "short-key"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "a" * 64}, "SECRET_KEY"),
+        ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+        ({"HASH_KEY": "too-short"}, "HASH_KEY"),
+    ],
+    ids=["development key", "short key", "one-letter key", "no hosts", "empty hosts", "hash key"],
+)
+def test_production_fails_closed_on_unsafe_settings(overrides, named):
+    """Production refuses to start with the published key, a short key, or no host names."""
+    result = run_python("-c", "import config.asgi", env=production_env(**overrides))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["manage.py", "diffsettings", "--all"],
+        ["-c", "import config.asgi; from django.conf import settings; print(settings.DEBUG)"],
+        ["-c", "import config.celery; from django.conf import settings; print(settings.DEBUG)"],
+    ],
+    ids=["manage.py", "asgi", "celery"],
+)
+def test_entry_points_fall_back_to_local_settings(command):
+    """Without DJANGO_SETTINGS_MODULE every entry point starts on the laptop-safe settings:
+    loopback host names only, the embedded database, no production secret needed."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+    }
+    env.pop("SECRET_KEY", None)
+    result = run_python(*command, env=env)
+    assert result.returncode == 0, result.stderr
+    if command[0] == "manage.py":
+        assert "config.settings.local" in result.stdout or "ALLOWED_HOSTS" in result.stdout
+        assert "'example.com'" not in result.stdout
