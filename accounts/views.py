@@ -71,8 +71,10 @@ class HtmxFormMixin:
 
 
 class LoginView(HtmxFormMixin, auth_views.LoginView):
+    """Log-in attempts are throttled per address and per username by
+    core.middleware.LoginThrottleMiddleware, as the admin's are."""
+
     form_class = LoginForm
-    rate_limit_scope = "login-ip"
 
 
 class PasswordChangeView(HtmxFormMixin, auth_views.PasswordChangeView):

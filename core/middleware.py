@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 from core.cache import CacheUnavailable
-from core.ratelimit import RateLimited
+from core.ratelimit import RateLimited, ratelimit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,34 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class LoginThrottleMiddleware:
+    """Throttle log-in attempts (the site's and the admin's) per address and per username.
+
+    Per address stops one client trying many accounts; per username stops many addresses
+    (a botnet) trying one account. Both count every attempt, so a username under attack
+    is locked for the rest of the window, for its owner too: the price of not letting a
+    distributed guesser through.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path in settings.LOGIN_THROTTLE_PATHS:
+            from core.security import client_ip
+
+            username = request.POST.get("username", "").strip().casefold()[:150]
+            try:
+                ratelimit_hit(scope="login-ip", ident=client_ip(request))
+                if username:
+                    ratelimit_hit(scope="login-user", ident=f"user:{username}")
+            except RateLimited as limited:
+                from core.views import rate_limited
+
+                return rate_limited(request, limited.retry_after)
+        return self.get_response(request)
 
 
 class RateLimitedMiddleware:

@@ -26,6 +26,7 @@ env = environ.Env(
     SEARCH_STATEMENT_TIMEOUT_MS=(int, 1000),
     RATELIMIT_SEARCH_PER_IP=(str, "60/m"),
     RATELIMIT_ASK_PER_IP=(str, "30/m"),
+    RATELIMIT_LOGIN_PER_USERNAME=(str, "20/h"),
     ASK_MODEL_CALLS_PER_POLL_PER_DAY=(int, 500),
     WS_SOCKETS_PER_ADDRESS=(int, 200),
     WS_ASK_SOCKETS_PER_ADDRESS=(int, 20),
@@ -104,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.voters.VoterTokenMiddleware",
+    "core.middleware.LoginThrottleMiddleware",
     "core.middleware.RateLimitedMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -294,12 +296,15 @@ RATELIMITS = {
     "signup-ip": env("RATELIMIT_SIGNUP_PER_IP"),
     "search-ip": env("RATELIMIT_SEARCH_PER_IP"),
     "ask-ip": env("RATELIMIT_ASK_PER_IP"),
+    "login-user": env("RATELIMIT_LOGIN_PER_USERNAME"),
     "ask-poll-day": f"{env('ASK_MODEL_CALLS_PER_POLL_PER_DAY')}/d",
     "api-token": env("RATELIMIT_API_TOKEN_PER_USER"),
 }
 # Open WebSockets per client address (or IPv6 /64) on one server process (core/sockets.py).
 WS_SOCKETS_PER_ADDRESS = env("WS_SOCKETS_PER_ADDRESS")
 WS_ASK_SOCKETS_PER_ADDRESS = env("WS_ASK_SOCKETS_PER_ADDRESS")
+# Log-in forms throttled per address and per username (core.middleware).
+LOGIN_THROTTLE_PATHS = ("/accounts/login/", "/admin/login/")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "polls:my-polls"
