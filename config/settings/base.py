@@ -27,6 +27,8 @@ env = environ.Env(
     RATELIMIT_SEARCH_PER_IP=(str, "60/m"),
     RATELIMIT_ASK_PER_IP=(str, "30/m"),
     RATELIMIT_LOGIN_PER_USERNAME=(str, "20/h"),
+    IDEMPOTENCY_RETENTION_HOURS=(int, 48),
+    NOTIFICATION_RETENTION_DAYS=(int, 90),
     ASK_MODEL_CALLS_PER_POLL_PER_DAY=(int, 500),
     WS_SOCKETS_PER_ADDRESS=(int, 200),
     WS_ASK_SOCKETS_PER_ADDRESS=(int, 20),
@@ -222,7 +224,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(max(1, min(NOTIFY_VOTE_BATCH_SECONDS, 30))),
     },
     "send-held-emails": {"task": "notifications.tasks.send_held_emails", "schedule": 60.0},
+    "purge-expired": {"task": "core.tasks.purge_expired", "schedule": 3600.0},
 }
+# Retention (core/retention.py): what each app deletes once it is no longer needed.
+IDEMPOTENCY_RETENTION_HOURS = env("IDEMPOTENCY_RETENTION_HOURS")
+NOTIFICATION_RETENTION_DAYS = env("NOTIFICATION_RETENTION_DAYS")
+RETENTION_PURGES = [
+    "polls.retention.idempotent_votes_purge",
+    "polls.retention.search_index_prune",
+    "notifications.retention.read_notifications_purge",
+]
 PERIODIC_TASKS_IN_PROCESS = env("PERIODIC_TASKS_IN_PROCESS")
 
 AUTH_PASSWORD_VALIDATORS = [

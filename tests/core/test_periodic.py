@@ -29,6 +29,7 @@ def test_schedule_names_real_tasks():
         "polls.tasks.close_due_polls",
         "notifications.tasks.flush_vote_batches",
         "notifications.tasks.send_held_emails",
+        "core.tasks.purge_expired",
     }
     for path, seconds in intervals.items():
         assert seconds > 0
