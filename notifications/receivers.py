@@ -4,7 +4,7 @@ from django.dispatch import receiver
 
 from chat.events import QuestionAsked
 from notifications import services
-from polls.events import PollClosed, VoteAccepted
+from polls.events import PollClosed, VoteAccepted, VoteChanged, VoteWithdrawn
 
 
 @receiver(VoteAccepted.signal, dispatch_uid="notifications.votes_arrived")
@@ -16,6 +16,18 @@ def votes_arrived(sender, event: VoteAccepted, **kwargs):
 def comment_posted(sender, event: VoteAccepted, **kwargs):
     if event.comment.strip() and event.poll.allow_comments:
         services.comment_posted(poll=event.poll, comment=event.comment, author_id=event.user_id)
+
+
+@receiver(VoteChanged.signal, dispatch_uid="notifications.comment_changed")
+def comment_changed(sender, event: VoteChanged, **kwargs):
+    """A changed vote is not a new one; only a newly written comment is news."""
+    if event.comment_changed and event.comment.strip() and event.poll.allow_comments:
+        services.comment_posted(poll=event.poll, comment=event.comment, author_id=event.user_id)
+
+
+@receiver(VoteWithdrawn.signal, dispatch_uid="notifications.votes_withdrawn")
+def votes_withdrawn(sender, event: VoteWithdrawn, **kwargs):
+    services.votes_withdrawn(poll=event.poll)
 
 
 @receiver(PollClosed.signal, dispatch_uid="notifications.poll_closed")

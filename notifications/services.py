@@ -105,6 +105,9 @@ def vote_batch_flush(*, poll, force: bool = False) -> Notification | None:
         ballots = poll_vote_counts(poll_ids=[poll.pk])[poll.pk]
         new_votes = ballots - batch.notified_ballots
         if new_votes <= 0:
+            if new_votes < 0:  # votes were withdrawn: later ones must still be reported
+                batch.notified_ballots = ballots
+                batch.save(update_fields=["notified_ballots"])
             return None
         batch.notified_ballots = ballots
         batch.notified_at = now
@@ -116,6 +119,15 @@ def vote_batch_flush(*, poll, force: bool = False) -> Notification | None:
             poll=poll,
             text=f"{new_votes} new {noun} on {_poll_title(poll)}",
         )
+
+
+def votes_withdrawn(*, poll) -> None:
+    """After a withdrawal: lower the batch's mark to the ballots left, so the votes that
+    come next are reported as new. A change of vote touches no count and is not heard."""
+    ballots = poll_vote_counts(poll_ids=[poll.pk])[poll.pk]
+    VoteBatch.objects.filter(poll_id=poll.pk, notified_ballots__gt=ballots).update(
+        notified_ballots=ballots
+    )
 
 
 def votes_arrived(*, poll) -> None:

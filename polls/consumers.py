@@ -7,16 +7,29 @@ from channels.db import database_sync_to_async
 
 from core.consumers import PushConsumer
 from core.voters import voter_from_scope
-from polls import live, selectors, viewers
+from polls import live, page_state, selectors, viewers
 from polls.models import Poll
 
 
 class PollTallyConsumer(PushConsumer):
-    """Relays a poll's tally fragment; which variant a socket gets follows its visibility."""
+    """Relays a poll's live state to one page; what its viewer sees follows the one
+    visibility rule (polls.selectors), applied afresh to every push.
 
-    push_types = frozenset({"poll.tally", "poll.viewers", "poll.chart"})
+    Votes arrive as one shared tally push in two variants (with and without the numbers),
+    and each socket picks the variant for its viewer from the poll's visibility in that
+    push and what it knows of the viewer (owner; voted, kept up to date by the viewer's
+    own group). A change of state (close, reopen, edit, reveal) makes each socket render
+    the page's partials for its viewer from the database. A presenter page (?present=1)
+    gets the same partials without the vote form and the comments.
+    """
+
+    push_types = frozenset({"poll.tally", "poll.viewers", "poll.comments", "poll.chart"})
     poll_id: int | None = None
-    sees_results = False
+    is_owner = False
+    has_voted = False
+    present = False
+    signed_in = False
+    voter = None
     voter_group_name: str | None = None
     chart_group_name: str | None = None
     heartbeat: asyncio.Task | None = None
@@ -69,9 +82,12 @@ class PollTallyConsumer(PushConsumer):
         if event["version"] <= self.shown_version:
             return  # an older state, published late by another process
         self.shown_version = event["version"]
-        await self.send(
-            text_data=event["visible"] if self.sees_results or event["public"] else event["hidden"]
+        visible = selectors.results_visible_in(
+            visibility=selectors.Visibility(*event["visibility"]),
+            has_voted=self.has_voted,
+            is_owner=self.is_owner,
         )
+        await self.send(text_data=event["visible"] if visible else event["hidden"])
 
     async def poll_viewers(self, event):
         self.shown_viewers = event["count"]
@@ -80,22 +96,37 @@ class PollTallyConsumer(PushConsumer):
     # The owner's analytics page asks for its live chart with ?chart=1.
     poll_chart = PushConsumer.send_html
 
+    async def poll_comments(self, event):
+        if not self.present:
+            await self.send(text_data=event["owner"] if self.is_owner else event["public"])
+
+    async def poll_state(self, event):
+        await self.send_snapshot()
+
     async def voter_voted(self, event):
-        self.sees_results = True
+        self.has_voted = True
+        await self.send_snapshot()
+
+    async def voter_withdrawn(self, event):
+        self.has_voted = False
         await self.send_snapshot()
 
     def load_poll(self) -> Poll | None:
-        """Find the poll and decide whether this browser may see its numbers."""
+        """Find the poll and learn who this viewer is to it."""
         code = self.scope["url_route"]["kwargs"]["code"]
         poll = Poll.objects.filter(code=code).first()
         if poll is None:
             return None
-        voter = voter_from_scope(self.scope)
-        self.sees_results = selectors.voter_sees_results(poll=poll, voter=voter)
-        if not self.sees_results and poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
-            self.voter_group_name = live.voter_group(poll.pk, voter.key)
+        self.voter = voter_from_scope(self.scope)
+        user = self.scope.get("user")
+        self.signed_in = bool(user is not None and user.is_authenticated)
+        self.is_owner = selectors.is_poll_owner(poll=poll, voter=self.voter)
+        self.has_voted = selectors.voter_has_voted(poll=poll, voter=self.voter)
+        if self.voter.token or self.voter.user_id is not None:
+            self.voter_group_name = live.voter_group(poll.pk, self.voter.key)
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        if query.get("chart") == ["1"] and selectors.is_poll_owner(poll=poll, voter=voter):
+        self.present = query.get("present") == ["1"]
+        if query.get("chart") == ["1"] and self.is_owner:
             self.chart_group_name = live.analytics_group(poll.pk)
         return poll
 
@@ -107,14 +138,17 @@ class PollTallyConsumer(PushConsumer):
             await self.send(text_data=html + live.render_viewers(count=self.shown_viewers or 0))
 
     def render_snapshot(self) -> tuple[int, str] | None:
+        """The page's live partials as this viewer sees them now."""
+        version = live.tally_version()
         poll = Poll.objects.filter(pk=self.poll_id).first()
         if poll is None:
             return None
-        visible = self.sees_results or selectors.results_visible(
-            poll=poll, has_voted=False, is_owner=False
-        )
-        version = live.tally_version()
-        return version, live.render_tally(poll=poll, visible=visible, version=version)
+        context = page_state.viewer_state(poll=poll, voter=self.voter, signed_in=self.signed_in)
+        self.has_voted = context["your_vote"] is not None
+        context.update({"version": version, "present": self.present})
+        if not self.present:
+            context["comments"] = selectors.recent_comments(poll=poll)
+        return version, live.render_state(context)
 
 
 class MyPollsConsumer(PushConsumer):

@@ -6,16 +6,29 @@ subscriber lives in its own app's receivers.py, connected in that app's AppConfi
 - PollCreated(poll)
     chat: embed the poll's text for search and answers.
 - PollUpdated(poll)
-    polls: push the tally to open pages; chat: embed what changed.
+    polls: push the state (question, badge, form, results) to every page; chat: embed what
+    changed.
 - VoteAccepted(poll, ballot_id, voter_key, user_id, comment)
-    polls: push the tally, and "you voted" to the voter's after-vote pages;
-    notifications: the owner's vote batch, and the comment; chat: embed the comment.
+    polls: push the tally, the comments (when one came with it), and "you voted" to the
+    voter's own pages; notifications: the owner's vote batch, and the comment;
+    chat: embed the comment.
+- VoteChanged(poll, ballot_id, voter_key, user_id, comment, comment_changed)
+    A voter replaced their ballot (not a new vote: the ballot count is unchanged).
+    polls: push the tally, the comments (when the comment changed), and the voter's own
+    pages; notifications: the new comment, if any (never the vote batch).
+- VoteWithdrawn(poll, ballot_id, voter_key, user_id)
+    polls: push the tally and the comments, and "not voted" to the voter's own pages;
+    notifications: lower the vote batch's mark, so later votes are still reported.
+    A withdrawn ballot's visible comment is also announced as CommentRemoved.
 - PollClosed(poll)
-    polls: push the final tally; notifications: tell the owner who won.
+    polls: push the final state (badge, form, results) to every page; notifications: tell
+    the owner who won.
 - PollReopened(poll)
-    polls: push the tally.
+    polls: push the state to every page.
+- ResultsRevealed(poll, revealed)
+    polls: push the state to every page (each viewer's visibility recomputed).
 - CommentRemoved(poll, ballot_id)
-    chat: drop the comment from the answers' snippets.
+    polls: push the comments; chat: drop the comment from the answers' snippets.
 
 The poll in a payload is the instance the service wrote through, as of the commit.
 """
@@ -50,6 +63,36 @@ class VoteAccepted(Event):
 
 
 @dataclass(frozen=True)
+class VoteChanged(Event):
+    """A voter replaced their ballot's choices (and comment) where changes are allowed."""
+
+    poll: Poll
+    ballot_id: int
+    voter_key: str
+    user_id: int | None
+    comment: str
+    comment_changed: bool
+
+
+@dataclass(frozen=True)
+class VoteWithdrawn(Event):
+    """A voter took their ballot back; they may vote again while the poll is open."""
+
+    poll: Poll
+    ballot_id: int
+    voter_key: str
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class ResultsRevealed(Event):
+    """The owner showed the results to everyone (revealed) or returned to the setting."""
+
+    poll: Poll
+    revealed: bool
+
+
+@dataclass(frozen=True)
 class PollClosed(Event):
     """The poll closed (by its owner, or its close time passed); the tally is final."""
 
@@ -63,7 +106,7 @@ class PollReopened(Event):
 
 @dataclass(frozen=True)
 class CommentRemoved(Event):
-    """The owner hid a vote's comment."""
+    """The owner hid a vote's comment, or its voter withdrew the vote."""
 
     poll: Poll
     ballot_id: int

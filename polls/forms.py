@@ -103,6 +103,14 @@ class PollCreateForm(forms.Form):
         "listed",
         "Who can find it",
     )
+    vote_changes = _choice_field(
+        [
+            (Poll.VoteChanges.OFF, "Votes are final"),
+            (Poll.VoteChanges.ALLOWED, "Voters may change or withdraw their vote"),
+        ],
+        Poll.VoteChanges.OFF,
+        "Changing votes",
+    )
     closes_at = forms.DateTimeField(
         required=False,
         label="Closes at (optional)",
@@ -117,6 +125,7 @@ class PollCreateForm(forms.Form):
         "comments",
         "protection",
         "visibility",
+        "vote_changes",
     )
 
     def settings_fields(self):
@@ -139,6 +148,9 @@ class PollCreateForm(forms.Form):
 
     def clean_visibility(self):
         return self._clean_choice("visibility")
+
+    def clean_vote_changes(self):
+        return self._clean_choice("vote_changes")
 
     def clean_timezone(self):
         name = self.cleaned_data.get("timezone") or "UTC"
@@ -178,6 +190,7 @@ class PollCreateForm(forms.Form):
             "results_visibility": data["results_visibility"],
             "allow_comments": data["comments"] == "allowed",
             "listed": data["visibility"] == "listed",
+            "vote_changes": data["vote_changes"],
             "closes_at": data["closes_at"],
             "timezone_name": data["timezone"],
         }
@@ -202,7 +215,7 @@ class PollEditForm(PollCreateForm):
     choice_type = None
     protection = None
 
-    settings_field_names = ("results_visibility", "comments", "visibility")
+    settings_field_names = ("results_visibility", "comments", "visibility", "vote_changes")
 
     def __init__(self, *args, poll: Poll, locked: bool, **kwargs):
         self.poll = poll
@@ -225,6 +238,7 @@ class PollEditForm(PollCreateForm):
                 "results_visibility": poll.results_visibility,
                 "comments": "allowed" if poll.allow_comments else "off",
                 "visibility": "listed" if poll.listed else "unlisted",
+                "vote_changes": poll.vote_changes,
                 "closes_at": closes_at,
                 "timezone": poll.timezone,
             }

@@ -34,6 +34,8 @@ PUSH_INTERVAL = 0.1
 PUSH_RETRY_DELAY = 0.5
 VIEWERS_PUSH_INTERVAL = 2.0
 TALLY_TEMPLATE = "polls/poll_detail.html#tally"
+COMMENTS_TEMPLATE = "polls/poll_detail.html#comments"
+STATE_TEMPLATE = "polls/poll_detail.html#live-state"
 VIEWERS_TEMPLATE = "polls/poll_detail.html#viewers"
 MY_COUNT_TEMPLATE = "polls/my_polls.html#my-count"
 
@@ -45,6 +47,11 @@ def poll_group(poll_id: int) -> str:
 def owner_group(user_id: int) -> str:
     """The user's open "My polls" pages, which follow their polls' vote counts."""
     return f"polls.owner.{user_id}"
+
+
+def analytics_group(poll_id: int) -> str:
+    """The owner's open analytics pages of the poll, which follow its votes-over-time chart."""
+    return f"poll.{poll_id}.analytics"
 
 
 def voter_group(poll_id: int, voter_key: str) -> str:
@@ -86,6 +93,9 @@ def tally_event(poll_id: int) -> dict | None:
     return {
         "type": "poll.tally",
         "version": version,
+        # Each socket decides from this, through the one visibility rule, which variant
+        # its viewer gets: what it knew at connect may no longer hold.
+        "visibility": selectors.Visibility.of(poll).as_list(),
         "public": public,
         "visible": visible_html,
         "hidden": visible_html
@@ -119,6 +129,36 @@ async def push_tally(poll_id: int) -> None:
         await get_channel_layer().group_send(
             owner_group(owner_id), {"type": "poll.count", "html": html}
         )
+
+
+def comments_event(poll_id: int) -> dict | None:
+    """The comments list once for viewers and once for the owner (with Remove buttons)."""
+    poll = Poll.objects.filter(pk=poll_id).first()
+    if poll is None:
+        return None
+    comments = selectors.recent_comments(poll=poll)
+    variants = {
+        audience: render_to_string(
+            COMMENTS_TEMPLATE, {"poll": poll, "comments": comments, "is_owner": audience == "owner"}
+        )
+        for audience in ("public", "owner")
+    }
+    return {"type": "poll.comments", **variants}
+
+
+async def push_comments(poll_id: int) -> None:
+    event = await database_sync_to_async(comments_event, thread_sensitive=False)(poll_id)
+    if event is not None:
+        await get_channel_layer().group_send(poll_group(poll_id), event)
+
+
+async def push_state(poll_id: int) -> None:
+    """Ask every socket of the poll to send its viewer the poll's state as it is now."""
+    await get_channel_layer().group_send(poll_group(poll_id), {"type": "poll.state"})
+
+
+def render_state(context: dict) -> str:
+    return render_to_string(STATE_TEMPLATE, context)
 
 
 async def push_viewers(poll_id: int) -> None:
@@ -167,6 +207,8 @@ class LoopCoalescers:
 
     def __init__(self):
         self.tally = Coalescer(name="tally", interval=PUSH_INTERVAL, push=push_tally)
+        self.state = Coalescer(name="state", interval=PUSH_INTERVAL, push=push_state)
+        self.comments = Coalescer(name="comments", interval=PUSH_INTERVAL, push=push_comments)
         self.viewers = Coalescer(name="viewers", interval=VIEWERS_PUSH_INTERVAL, push=push_viewers)
 
 
@@ -183,8 +225,8 @@ def _loop_coalescers() -> LoopCoalescers:
     return coalescers
 
 
-def _mark_dirty(poll_id: int) -> None:
-    _loop_coalescers().tally.mark(poll_id)
+def _mark_dirty(poll_id: int, kind: str = "tally") -> None:
+    getattr(_loop_coalescers(), kind).mark(poll_id)
 
 
 def announce_viewers(poll_id: int) -> None:
@@ -209,6 +251,7 @@ def push_at_close_time(poll: Poll) -> None:
     def fire():
         _close_timers.pop(poll.pk, None)
         _mark_dirty(poll.pk)
+        _mark_dirty(poll.pk, "state")  # the badge and the form follow too
 
     _close_timers[poll.pk] = loop.call_later(max(0.0, delay) + 0.05, fire)
 
@@ -219,15 +262,35 @@ def announce_tally_soon(poll_id: int) -> None:
     Outside a server (a worker, a management command) there is no loop to coalesce on,
     so the new state is pushed straight away.
     """
+    _announce_soon(poll_id, "tally", push_tally)
+
+
+def announce_state_soon(poll_id: int) -> None:
+    """The poll closed, reopened, was edited or revealed: every page shows it as it is now."""
+    _announce_soon(poll_id, "state", push_state)
+
+
+def announce_comments_soon(poll_id: int) -> None:
+    """A comment came or went: every page gets the comments list again."""
+    _announce_soon(poll_id, "comments", push_comments)
+
+
+def _announce_soon(poll_id: int, kind: str, push_now) -> None:
     loop = push.server_loop()
     if loop is not None:
         # A fresh context: the caller's (a sync worker thread's) must not leak into the
         # coalescer, or asgiref would take its executor for one that is busy.
-        loop.call_soon_threadsafe(_mark_dirty, poll_id, context=contextvars.Context())
+        loop.call_soon_threadsafe(_mark_dirty, poll_id, kind, context=contextvars.Context())
     else:
-        async_to_sync(push_tally)(poll_id)
+        async_to_sync(push_now)(poll_id)
 
 
 def announce_voted(*, poll_id: int, voter_key: str) -> None:
-    """Tell this voter's open pages that they voted, so they may now see the numbers."""
+    """Tell this voter's open pages that they voted (or changed their vote): they show it,
+    and may now see the numbers."""
     push.group_send_from_sync(voter_group(poll_id, voter_key), {"type": "voter.voted"})
+
+
+def announce_withdrawn(*, poll_id: int, voter_key: str) -> None:
+    """Tell this voter's open pages that their vote is withdrawn: the form is back."""
+    push.group_send_from_sync(voter_group(poll_id, voter_key), {"type": "voter.withdrawn"})

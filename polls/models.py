@@ -33,6 +33,10 @@ class Poll(models.Model):
         TOKEN_IP = "token_ip", "One vote per browser and per network address"
         ACCOUNT = "account", "Signed-in users only, one vote each"
 
+    class VoteChanges(models.TextChoices):
+        OFF = "off", "Votes are final"
+        ALLOWED = "allowed", "Voters may change or withdraw their vote until it closes"
+
     code = models.CharField(max_length=16, unique=True, default=new_poll_code, editable=False)
     question = models.CharField(max_length=500)
     description = models.TextField(max_length=2000, blank=True)
@@ -47,6 +51,12 @@ class Poll(models.Model):
         max_length=10, choices=Protection.choices, default=Protection.TOKEN
     )
     listed = models.BooleanField(default=True, help_text="Public and searchable.")
+    vote_changes = models.CharField(
+        max_length=8, choices=VoteChanges.choices, default=VoteChanges.OFF
+    )
+    results_revealed = models.BooleanField(
+        default=False, help_text="The owner shows the results to everyone now."
+    )
     closes_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -77,6 +87,10 @@ class Poll(models.Model):
     @property
     def is_multiple(self) -> bool:
         return self.choice_type == self.ChoiceType.MULTIPLE
+
+    @property
+    def allows_vote_changes(self) -> bool:
+        return self.vote_changes == self.VoteChanges.ALLOWED
 
     def is_closed(self, now=None) -> bool:
         now = now or timezone.now()
@@ -109,6 +123,9 @@ class Ballot(models.Model):
     )
     comment = models.TextField(max_length=1000, blank=True)
     comment_removed = models.BooleanField(default=False)
+    shard = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The tally shard this ballot is counted in."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,7 @@
 """Reads: tallies, results as users see them, what a voter chose, lists of polls."""
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Sum
@@ -8,6 +10,13 @@ from core.security import keyed_hash
 from core.voters import Voter
 from polls.models import Ballot, Option, Poll, TallyShard
 from polls.search_index import poll_search_ids
+
+logger = logging.getLogger(__name__)
+
+# Sections that apps above polls add to the results document, by key (chat adds "themes"),
+# registered in their AppConfig.ready(): polls imports none of them. A section is given the
+# poll and whether this viewer may see its results; one that fails is left out.
+RESULTS_SECTIONS: dict[str, Callable[..., object]] = {}
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,10 @@ def poll_tally(*, poll: Poll, options: list[Option] | None = None) -> Tally:
     )
 
 
+def voter_ballot(*, poll: Poll, voter_key: str) -> Ballot | None:
+    return Ballot.objects.filter(poll=poll, voter_key=voter_key).first()
+
+
 def voter_choices(*, poll: Poll, voter_key: str) -> list[int] | None:
     """Return the option ids this voter chose, or None if they have not voted."""
     ballot = Ballot.objects.filter(poll=poll, voter_key=voter_key).first()
@@ -75,32 +88,62 @@ def is_poll_owner(*, poll: Poll, voter: Voter) -> bool:
     )
 
 
-def voter_sees_results(*, poll: Poll, voter: Voter) -> bool:
-    """Whether this voter may see the poll's numbers now."""
-    has_voted = bool(voter.token or voter.user_id is not None) and (
+def voter_has_voted(*, poll: Poll, voter: Voter) -> bool:
+    return bool(voter.token or voter.user_id is not None) and (
         voter_choices(poll=poll, voter_key=voter.key) is not None
     )
+
+
+def voter_sees_results(*, poll: Poll, voter: Voter) -> bool:
+    """Whether this voter may see the poll's numbers now."""
+    has_voted = voter_has_voted(poll=poll, voter=voter)
     return results_visible(
         poll=poll, has_voted=has_voted, is_owner=is_poll_owner(poll=poll, voter=voter)
     )
 
 
+@dataclass(frozen=True)
+class Visibility:
+    """What of a poll decides who sees its numbers; small enough to travel in a push."""
+
+    results_visibility: str
+    closed: bool
+    revealed: bool
+
+    @classmethod
+    def of(cls, poll: Poll) -> "Visibility":
+        return cls(poll.results_visibility, poll.is_closed(), poll.results_revealed)
+
+    def as_list(self) -> list:
+        return [self.results_visibility, self.closed, self.revealed]
+
+
 def results_visible(*, poll: Poll, has_voted: bool, is_owner: bool) -> bool:
-    if is_owner or poll.results_visibility == Poll.ResultsVisibility.ALWAYS:
+    return results_visible_in(
+        visibility=Visibility.of(poll), has_voted=has_voted, is_owner=is_owner
+    )
+
+
+def results_visible_in(*, visibility: Visibility, has_voted: bool, is_owner: bool) -> bool:
+    """The one rule for who sees the numbers: pages, JSON and every socket push use it."""
+    if is_owner or visibility.revealed:
         return True
-    if poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
-        return has_voted or poll.is_closed()
-    return poll.is_closed()
+    if visibility.results_visibility == Poll.ResultsVisibility.ALWAYS:
+        return True
+    if visibility.results_visibility == Poll.ResultsVisibility.AFTER_VOTE:
+        return has_voted or visibility.closed
+    return visibility.closed
 
 
 def results_json(*, poll: Poll, tally: Tally, visible: bool, closed: bool | None = None) -> dict:
     """The results document of the public API (closed: as of when the tally was read)."""
-    return {
+    document = {
         "code": poll.code,
         "question": poll.question,
         "total_votes": tally.total_votes,
         "closed": poll.is_closed() if closed is None else closed,
         "results_visible": visible,
+        "results_revealed": poll.results_revealed,
         "options": [
             {
                 "id": option.id,
@@ -111,6 +154,12 @@ def results_json(*, poll: Poll, tally: Tally, visible: bool, closed: bool | None
             for option in tally.options
         ],
     }
+    for key, section in RESULTS_SECTIONS.items():
+        try:
+            document[key] = section(poll=poll, visible=visible)
+        except Exception:
+            logger.exception("Results section %r failed for poll %s", key, poll.pk)
+    return document
 
 
 def visible_comments(*, poll_id: int):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from polls.views import my_polls, owner, pages, voting
+from polls.views import my_polls, owner, pages, present, voting
 
 app_name = "polls"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("poll/<str:code>", pages.detail, name="detail"),
     path("poll/<str:code>/share", pages.share, name="share"),
     path("poll/<str:code>/vote", voting.vote, name="vote"),
+    path("poll/<str:code>/withdraw", voting.withdraw, name="withdraw"),
+    path("poll/<str:code>/present", present.present, name="present"),
+    path("poll/<str:code>/reveal", owner.reveal, name="reveal"),
     path("poll/<str:code>/results", pages.results, name="results"),
     path("poll/<str:code>/qr.svg", pages.qr_svg, name="qr-svg"),
     path("poll/<str:code>/edit", owner.edit, name="edit"),

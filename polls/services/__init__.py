@@ -13,10 +13,11 @@ from polls.services.polls import (
     poll_create,
     poll_delete,
     poll_reopen,
+    poll_reveal,
     poll_update,
     polls_close_due,
 )
-from polls.services.votes import VoteOutcome, VoteResult, vote_cast
+from polls.services.votes import VoteOutcome, VoteResult, vote_cast, vote_withdraw
 
 __all__ = [
     "OptionsLocked",
@@ -28,7 +29,9 @@ __all__ = [
     "poll_create",
     "poll_delete",
     "poll_reopen",
+    "poll_reveal",
     "poll_update",
     "polls_close_due",
     "vote_cast",
+    "vote_withdraw",
 ]

@@ -20,8 +20,10 @@ def lock_poll_against_close(poll: Poll) -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [poll.pk])
     loaded_version = poll.updated_at
-    poll.closed_at, poll.closes_at, poll.updated_at = (
-        Poll.objects.filter(pk=poll.pk).values_list("closed_at", "closes_at", "updated_at").get()
+    poll.closed_at, poll.closes_at, poll.updated_at, poll.vote_changes = (
+        Poll.objects.filter(pk=poll.pk)
+        .values_list("closed_at", "closes_at", "updated_at", "vote_changes")
+        .get()
     )
     return poll.updated_at != loaded_version
 

@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from core.events import announce
 from core.security import keyed_hash
-from polls.events import CommentRemoved, PollClosed, PollCreated, PollReopened, PollUpdated
+from polls.events import (
+    CommentRemoved,
+    PollClosed,
+    PollCreated,
+    PollReopened,
+    PollUpdated,
+    ResultsRevealed,
+)
 from polls.models import TALLY_SHARDS, Ballot, Option, Poll, TallyShard
 from polls.search_index import poll_search_sync
 from polls.services.locks import lock_poll_exclusively
@@ -26,6 +33,7 @@ def poll_create(
     allow_comments: bool = True,
     protection: str = Poll.Protection.TOKEN,
     listed: bool = True,
+    vote_changes: str = Poll.VoteChanges.OFF,
     closes_at: datetime | None = None,
     timezone_name: str = "UTC",
     owner=None,
@@ -41,6 +49,7 @@ def poll_create(
             allow_comments=allow_comments,
             protection=protection,
             listed=listed,
+            vote_changes=vote_changes,
             closes_at=closes_at,
             timezone=timezone_name,
             owner=owner,
@@ -119,54 +128,90 @@ def poll_update(
     closes_at: datetime | None,
     timezone_name: str,
     options: list[str] | None = None,
+    vote_changes: str | None = None,
 ) -> Poll:
     """Change a poll's text and settings, and its options while it has no votes.
 
     Raises OptionsLocked when options differ from the current ones and votes exist. The
-    check waits for votes in flight, as a close does, so none slips in between.
+    check waits for votes in flight, as a close does, so none slips in between. The row is
+    re-read under its lock and only the fields that change are written, so a close or
+    reopen that committed a moment before stays as it is.
     """
     with transaction.atomic():
         lock_poll_exclusively(poll)
-        has_votes = Ballot.objects.filter(poll=poll).exists()
-        current = list(poll.options.order_by("position", "id"))
+        fresh = Poll.objects.select_for_update().get(pk=poll.pk)
+        has_votes = Ballot.objects.filter(poll=fresh).exists()
+        current = list(fresh.options.order_by("position", "id"))
         if options is not None and options != [option.text for option in current]:
             if has_votes:
                 raise OptionsLocked
-            _options_replace(poll=poll, current=current, texts=options)
-        if has_votes and question != poll.question:
-            poll.question_edited = True
-        poll.question = question
-        poll.description = description
-        poll.allow_comments = allow_comments
-        poll.listed = listed
-        poll.results_visibility = results_visibility
-        poll.closes_at = closes_at
-        poll.timezone = timezone_name
-        poll.save()
-        poll_search_sync(poll_id=poll.pk)
-        announce(PollUpdated(poll=poll))
+            _options_replace(poll=fresh, current=current, texts=options)
+        wanted = {
+            "question": question,
+            "description": description,
+            "allow_comments": allow_comments,
+            "listed": listed,
+            "results_visibility": results_visibility,
+            "closes_at": closes_at,
+            "timezone": timezone_name,
+        }
+        if vote_changes is not None:
+            wanted["vote_changes"] = vote_changes
+        if has_votes and question != fresh.question:
+            wanted["question_edited"] = True
+        changed = [name for name, value in wanted.items() if getattr(fresh, name) != value]
+        for name in changed:
+            setattr(fresh, name, wanted[name])
+        fresh.save(update_fields=[*changed, "updated_at"])
+        for field in Poll._meta.concrete_fields:
+            setattr(poll, field.attname, getattr(fresh, field.attname))
+        poll_search_sync(poll_id=fresh.pk)
+        announce(PollUpdated(poll=fresh))
     return poll
 
 
 def _options_replace(*, poll: Poll, current: list[Option], texts: list[str]) -> None:
-    """Rename options in place by position, add the new ones with their shards, drop the rest."""
-    for option, text in zip(current, texts, strict=False):
-        if option.text != text:
-            option.text = text
-            option.save(update_fields=["text"])
-    Option.objects.filter(pk__in=[option.pk for option in current[len(texts) :]]).delete()
+    """Make the options read `texts` in order: unchanged ones stay, every renamed or new
+    text becomes a new option (a new id) with its shards, and the rest are dropped.
+
+    A renamed option gets a new id so that a page opened before the rename, which still
+    shows the old text, cannot cast a vote for the new text.
+    """
+    kept = {option.pk for option, text in zip(current, texts, strict=False) if option.text == text}
+    Option.objects.filter(poll=poll).exclude(pk__in=kept).delete()
     next_position = max((option.position for option in current), default=-1) + 1
-    added = Option.objects.bulk_create(
-        Option(poll=poll, text=text, position=next_position + offset)
-        for offset, text in enumerate(texts[len(current) :])
-    )
+    fresh = []
+    for index, text in enumerate(texts):
+        if index < len(current):
+            if current[index].pk in kept:
+                continue
+            position = current[index].position
+        else:
+            position = next_position + index - len(current)
+        fresh.append(Option(poll=poll, text=text, position=position))
+    added = Option.objects.bulk_create(fresh)
     if added and added[0].pk is None:  # backends that cannot return ids from a bulk insert
-        added = list(poll.options.filter(position__gte=next_position))
+        added = list(poll.options.exclude(pk__in=kept))
     TallyShard.objects.bulk_create(
         TallyShard(poll=poll, option=option, shard=shard)
         for option in added
         for shard in range(TALLY_SHARDS)
     )
+
+
+def poll_reveal(*, poll: Poll, revealed: bool) -> bool:
+    """Show the results to everyone now (revealed), or go back to the poll's setting.
+    Returns whether anything changed; each open page follows."""
+    with transaction.atomic():
+        changed = (
+            Poll.objects.filter(pk=poll.pk)
+            .exclude(results_revealed=revealed)
+            .update(results_revealed=revealed, updated_at=timezone.now())
+        )
+        poll.results_revealed = revealed
+        if changed:
+            announce(ResultsRevealed(poll=poll, revealed=revealed))
+    return bool(changed)
 
 
 def poll_delete(*, poll: Poll) -> None:

@@ -1,6 +1,10 @@
-"""Casting votes: each is counted exactly once, under any concurrency.
+"""Casting, changing and withdrawing votes: each ballot is counted exactly once, under
+any concurrency.
 
-A vote is announced as VoteAccepted (polls/events.py) once it commits.
+A ballot is counted in one tally shard, chosen at random when it is cast and stored on it;
+a change moves its option counts within that shard and a withdrawal takes them back out
+of it, so no shard ever goes below zero. A new vote is announced as VoteAccepted, a change
+as VoteChanged, a withdrawal as VoteWithdrawn (polls/events.py), once it commits.
 """
 
 import random
@@ -14,7 +18,7 @@ from django.utils import timezone
 from core.events import announce
 from core.security import keyed_hash
 from core.voters import Voter
-from polls.events import VoteAccepted
+from polls.events import CommentRemoved, VoteAccepted, VoteChanged, VoteWithdrawn
 from polls.models import (
     TALLY_SHARDS,
     Ballot,
@@ -41,6 +45,10 @@ class VoteResult(StrEnum):
     CLOSED = "closed"
     LOGIN_REQUIRED = "login_required"
     OPTIONS_CHANGED = "options_changed"
+    CHANGED = "changed"
+    WITHDRAWN = "withdrawn"
+    NOT_VOTED = "not_voted"
+    CHANGES_NOT_ALLOWED = "changes_not_allowed"
 
 
 @dataclass(frozen=True)
@@ -95,11 +103,12 @@ def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: 
     The unique constraints decide: a conflicting insert does nothing and returns no id
     (one statement, where catching IntegrityError would need a savepoint around it).
     """
+    shard = random.randrange(TALLY_SHARDS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Ballot._meta.db_table}"  # noqa: S608 - table name from the model
-            " (poll_id, voter_key, ip_key, user_id, comment, comment_removed, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            " (poll_id, voter_key, ip_key, user_id, comment, comment_removed, shard, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
             [
                 poll.pk,
                 voter.key,
@@ -107,6 +116,7 @@ def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: 
                 voter.user_id,
                 comment,
                 False,
+                shard,
                 timezone.now(),
             ],
         )
@@ -116,23 +126,85 @@ def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: 
     BallotChoice.objects.bulk_create(
         BallotChoice(ballot_id=row[0], option_id=option_id) for option_id in option_ids
     )
-    _bump_tally(poll=poll, option_ids=option_ids)
+    _adjust_tally(poll=poll, shard=shard, added=option_ids, ballot=1)
     return row[0]
 
 
-def _bump_tally(*, poll: Poll, option_ids: list[int]) -> None:
-    """Add one ballot and one vote per chosen option to a random shard.
+def _adjust_tally(*, poll: Poll, shard: int | None, added=(), removed=(), ballot: int = 0) -> None:
+    """Add a vote to each added option, take one from each removed option, and add
+    `ballot` (1, 0 or -1) to the ballot count, all in one shard.
 
-    The rows are locked in id order first: two votes on the same shard would otherwise
-    lock its rows in different orders and deadlock.
+    The rows are locked in id order first: two writers on the same shard would otherwise
+    lock its rows in different orders and deadlock. A ballot cast before shards were
+    stored on ballots (shard None) is taken out of any shard that still counts it.
     """
-    shard_rows = TallyShard.objects.filter(
-        Q(option__isnull=True) | Q(option_id__in=option_ids),
-        poll=poll,
-        shard=random.randrange(TALLY_SHARDS),
+    added, removed = set(added), set(removed)
+    up = set(added) | ({None} if ballot > 0 else set())
+    down = set(removed) | ({None} if ballot < 0 else set())
+    if shard is None:
+        shard = random.randrange(TALLY_SHARDS)
+        down_ids = []
+        for option_id in down:
+            rows = TallyShard.objects.filter(poll=poll, count__gt=0)
+            rows = (
+                rows.filter(option__isnull=True)
+                if option_id is None
+                else rows.filter(option_id=option_id)
+            )
+            found = rows.order_by("id").values_list("id", flat=True).first()
+            if found is not None:
+                down_ids.append(found)
+        down_rows = TallyShard.objects.filter(id__in=down_ids)
+    else:
+        down_rows = _shard_rows(poll=poll, shard=shard, targets=down)
+    up_rows = _shard_rows(poll=poll, shard=shard, targets=up)
+    locked = list(
+        (up_rows | down_rows).order_by("id").select_for_update().values_list("id", flat=True)
     )
-    locked = shard_rows.order_by("id").select_for_update().values("id")
-    TallyShard.objects.filter(id__in=locked).update(count=F("count") + 1)
+    if up:
+        TallyShard.objects.filter(id__in=locked).filter(id__in=up_rows.values("id")).update(
+            count=F("count") + 1
+        )
+    if down:
+        TallyShard.objects.filter(id__in=locked, count__gt=0).filter(
+            id__in=down_rows.values("id")
+        ).update(count=F("count") - 1)
+
+
+def _shard_rows(*, poll: Poll, shard: int, targets: set):
+    """One shard's counter rows for these options (None: the ballot count)."""
+    options = [target for target in targets if target is not None]
+    match = Q(option_id__in=options)
+    if None in targets:
+        match |= Q(option__isnull=True)
+    if not targets:
+        return TallyShard.objects.none()
+    return TallyShard.objects.filter(match, poll=poll, shard=shard)
+
+
+def _change_ballot(
+    *, poll: Poll, voter: Voter, option_ids: list[int], comment: str
+) -> tuple[int, bool] | None:
+    """Replace this voter's choices and comment; None if they have no ballot.
+
+    The ballot row is locked first, so one voter's concurrent changes take turns and each
+    reads the choices the previous one left.
+    """
+    ballot = Ballot.objects.select_for_update().filter(poll=poll, voter_key=voter.key).first()
+    if ballot is None:
+        return None
+    old = set(ballot.choices.values_list("option_id", flat=True))
+    new = set(option_ids)
+    if old != new:
+        BallotChoice.objects.filter(ballot=ballot, option_id__in=old - new).delete()
+        BallotChoice.objects.bulk_create(
+            BallotChoice(ballot=ballot, option_id=option_id) for option_id in sorted(new - old)
+        )
+        _adjust_tally(poll=poll, shard=ballot.shard, added=new - old, removed=old - new)
+    comment_changed = comment != ballot.comment
+    if comment_changed:
+        Ballot.objects.filter(pk=ballot.pk).update(comment=comment, comment_removed=False)
+    return ballot.pk, comment_changed
 
 
 def vote_cast(
@@ -175,10 +247,17 @@ def vote_cast(
                 poll=poll, voter=voter, option_ids=option_ids, comment=comment
             )
             result = VoteResult.ACCEPTED if ballot_id is not None else VoteResult.ALREADY_VOTED
+            if ballot_id is None and poll.allows_vote_changes:
+                changed = _change_ballot(
+                    poll=poll, voter=voter, option_ids=option_ids, comment=comment
+                )
+                if changed is not None:
+                    result = VoteResult.CHANGED
+                    change_id, comment_changed = changed
 
         your_vote = (
             sorted(option_ids)
-            if result == VoteResult.ACCEPTED
+            if result in (VoteResult.ACCEPTED, VoteResult.CHANGED)
             else voter_choices(poll=poll, voter_key=voter.key)
         )
         outcome = VoteOutcome(
@@ -207,4 +286,60 @@ def vote_cast(
                     comment=comment,
                 )
             )
+        if result == VoteResult.CHANGED:
+            announce(
+                VoteChanged(
+                    poll=poll,
+                    ballot_id=change_id,
+                    voter_key=voter.key,
+                    user_id=voter.user_id,
+                    comment=comment,
+                    comment_changed=comment_changed,
+                )
+            )
+    return outcome
+
+
+def vote_withdraw(*, poll: Poll, voter: Voter) -> VoteOutcome:
+    """Take this voter's ballot back where the poll allows changes; they may vote again."""
+    with transaction.atomic():
+        lock_poll_against_close(poll)
+        ballot = None
+        if not poll.allows_vote_changes:
+            result = VoteResult.CHANGES_NOT_ALLOWED
+        elif poll.is_closed():
+            result = VoteResult.CLOSED
+        else:
+            ballot = (
+                Ballot.objects.select_for_update().filter(poll=poll, voter_key=voter.key).first()
+            )
+            result = VoteResult.WITHDRAWN if ballot is not None else VoteResult.NOT_VOTED
+        if ballot is not None:
+            chosen = list(ballot.choices.values_list("option_id", flat=True))
+            had_comment = bool(ballot.comment) and not ballot.comment_removed
+            ballot_id = ballot.pk
+            ballot.delete()
+            _adjust_tally(poll=poll, shard=ballot.shard, removed=chosen, ballot=-1)
+            announce(
+                VoteWithdrawn(
+                    poll=poll, ballot_id=ballot_id, voter_key=voter.key, user_id=voter.user_id
+                )
+            )
+            if had_comment:
+                announce(CommentRemoved(poll=poll, ballot_id=ballot_id))
+        your_vote = (
+            [] if result == VoteResult.WITHDRAWN else voter_choices(poll=poll, voter_key=voter.key)
+        )
+        outcome = VoteOutcome(
+            result=result,
+            poll=poll,
+            tally=poll_tally(poll=poll),
+            your_vote=your_vote,
+            results_visible=results_visible(
+                poll=poll,
+                has_voted=bool(your_vote),
+                is_owner=is_poll_owner(poll=poll, voter=voter),
+            ),
+            closed=poll.is_closed(),
+        )
     return outcome

@@ -78,6 +78,8 @@ def poll_document(poll: Poll) -> dict:
         "results_visibility": poll.results_visibility,
         "allow_comments": poll.allow_comments,
         "listed": poll.listed,
+        "vote_changes": poll.vote_changes,
+        "results_revealed": poll.results_revealed,
         "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
         "timezone": poll.timezone,
         "closed": poll.is_closed(),
@@ -190,3 +192,40 @@ def comment_remove(request, poll, ballot_id):
         return HttpResponse("")  # the button's hx-swap="delete" takes the comment away
     messages.success(request, "The comment is removed.")
     return redirect_after_post(request, poll.get_absolute_url() + "#comments")
+
+
+@require_POST
+@owner_only
+def reveal(request, poll):
+    """Show the results to everyone now (revealed=1) or return to the setting (revealed=0)."""
+    try:
+        value = read_payload(request).get("revealed", "")
+        if value not in ("0", "1", "true", "false"):
+            raise BadRequest(
+                "invalid", "Send revealed=1 to show the results, 0 to hide.", "revealed"
+            )
+    except BadRequest as error:
+        if is_json_request(request):
+            return json_error(400, error.code, error.message, error.field)
+        return error_response(
+            request,
+            status=400,
+            code=error.code,
+            message=error.message,
+            page="core/bad_request.html",
+        )
+    revealed = value in ("1", "true")
+    services.poll_reveal(poll=poll, revealed=revealed)
+    message = (
+        "Everyone sees the results now."
+        if revealed
+        else "The results follow the poll's setting again."
+    )
+    if is_json_request(request):
+        tally = selectors.poll_tally(poll=poll)
+        return JsonResponse(selectors.results_json(poll=poll, tally=tally, visible=True))
+    if request.htmx:
+        context = {"poll": poll, "can_reveal": True, "reveal_message": message}
+        return render(request, "polls/present.html#reveal-control", context)
+    messages.success(request, message)
+    return redirect_after_post(request, back_to(request, poll.get_absolute_url()))

@@ -10,7 +10,7 @@ from core.http import BadRequest, is_json_request, json_error, read_payload, red
 from core.ratelimit import ratelimit_hit
 from core.security import client_ip
 from core.voters import voter_from_request
-from polls import live, selectors, services
+from polls import live, page_state, selectors, services
 from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
 from polls.models import Poll
 from polls.qr import qr_code_svg
@@ -24,6 +24,10 @@ VOTE_MESSAGES = {
     VoteResult.CLOSED: "This poll is closed.",
     VoteResult.LOGIN_REQUIRED: "Sign in to vote on this poll.",
     VoteResult.OPTIONS_CHANGED: "This poll's options just changed: please choose again.",
+    VoteResult.CHANGED: "Your vote is changed.",
+    VoteResult.WITHDRAWN: "Your vote is withdrawn. You can vote again while the poll is open.",
+    VoteResult.NOT_VOTED: "You have no vote on this poll to withdraw.",
+    VoteResult.CHANGES_NOT_ALLOWED: "Votes on this poll are final: they cannot be changed.",
 }
 
 
@@ -34,28 +38,23 @@ def is_owner(request, poll: Poll) -> bool:
 def poll_context(request, poll: Poll, *, your_vote=None, message="") -> dict:
     """Everything the poll page and its fragments need to render for this browser."""
     options = list(poll.options.all())
-    voter = voter_from_request(request)
-    if your_vote is None:
-        your_vote = selectors.voter_choices(poll=poll, voter_key=voter.key)
-    owner = selectors.is_poll_owner(poll=poll, voter=voter)
-    version = live.tally_version()
-    tally = selectors.poll_tally(poll=poll, options=options)
-    visible = selectors.results_visible(poll=poll, has_voted=your_vote is not None, is_owner=owner)
-    chosen = set(your_vote or [])
-    return {
-        "poll": poll,
-        "options": options,
-        "tally": tally,
-        "results_visible": visible,
-        "your_vote": your_vote,
-        "your_vote_texts": [option.text for option in options if option.id in chosen],
-        "is_owner": owner,
-        "closed": poll.is_closed(),
-        "vote_form": VoteForm(poll=poll, options=options),
-        "message": message,
-        "version": version,
-        "viewers": viewer_count(poll.pk),
-    }
+    version = live.tally_version()  # before the read: a later state always has a later one
+    context = page_state.viewer_state(
+        poll=poll,
+        voter=voter_from_request(request),
+        signed_in=request.user.is_authenticated,
+        your_vote=your_vote,
+        message=message,
+        options=options,
+    )
+    context.update(
+        {
+            "vote_form": VoteForm(poll=poll, options=options),
+            "version": version,
+            "viewers": viewer_count(poll.pk),
+        }
+    )
+    return context
 
 
 # Home and creating polls
@@ -134,9 +133,16 @@ def create(request):
 def detail(request, code):
     poll = get_object_or_404(Poll, code=code)
     context = poll_context(request, poll)
-    if request.GET.get("voted") and context["your_vote"] is not None:
-        context["message"] = VOTE_MESSAGES[VoteResult.ACCEPTED]
-        context["vote_result"] = VoteResult.ACCEPTED.value
+    # After a plain form post: ?voted=1 (a new vote), =changed or =withdrawn.
+    outcome = {"1": VoteResult.ACCEPTED, "changed": VoteResult.CHANGED}.get(
+        request.GET.get("voted", "")
+    )
+    if outcome is not None and context["your_vote"] is not None:
+        context["message"] = VOTE_MESSAGES[outcome]
+        context["vote_result"] = outcome.value
+    elif request.GET.get("voted") == "withdrawn" and context["your_vote"] is None:
+        context["message"] = VOTE_MESSAGES[VoteResult.WITHDRAWN]
+        context["vote_result"] = VoteResult.WITHDRAWN.value
     if request.htmx and not request.htmx.boosted:
         return render(request, "polls/poll_detail.html#tally", context)
     context["comments"] = selectors.recent_comments(poll=poll)

@@ -18,7 +18,11 @@ VOTE_STATUS = {
     VoteResult.CLOSED: 409,
     VoteResult.LOGIN_REQUIRED: 403,
     VoteResult.OPTIONS_CHANGED: 409,
+    VoteResult.NOT_VOTED: 409,
+    VoteResult.CHANGES_NOT_ALLOWED: 409,
 }
+# A change or a withdrawal replaces what exists: 200, where a new vote creates (201).
+SUCCESS = {VoteResult.ACCEPTED, VoteResult.CHANGED, VoteResult.WITHDRAWN}
 
 
 def vote_body(outcome: services.VoteOutcome) -> dict:
@@ -29,8 +33,8 @@ def vote_body(outcome: services.VoteOutcome) -> dict:
         visible=outcome.results_visible,
         closed=outcome.closed,
     )
-    if outcome.result == VoteResult.ACCEPTED:
-        return {**results_doc, "your_vote": outcome.your_vote}
+    if outcome.result in SUCCESS:
+        return {**results_doc, "your_vote": outcome.your_vote or []}
     body = error_body(outcome.result.value, VOTE_MESSAGES[outcome.result])
     body["results"] = results_doc
     return body
@@ -68,18 +72,39 @@ def vote(request, code):
         idempotency_key=request.headers.get("Idempotency-Key")
         or form.cleaned_data.get("idempotency_key", ""),
     )
-    status = VOTE_STATUS.get(outcome.result, 201 if json_client else 200)
-    if json_client:
+    created = outcome.result == VoteResult.ACCEPTED and json_client
+    return answer_outcome(request, poll, outcome, status=201 if created else 200)
+
+
+def answer_outcome(request, poll: Poll, outcome: services.VoteOutcome, *, status: int):
+    """Answer a vote, change or withdrawal: JSON, the vote panel for htmx, or the page
+    (303 back to it after a success without JavaScript)."""
+    status = VOTE_STATUS.get(outcome.result, status)
+    if is_json_request(request):
         return JsonResponse(vote_body(outcome), status=status)
-    if outcome.result == VoteResult.ACCEPTED and not request.htmx:
-        return see_other(poll.get_absolute_url() + "?voted=1")
+    if outcome.result in SUCCESS and not request.htmx:
+        marker = "1" if outcome.result == VoteResult.ACCEPTED else outcome.result.value
+        return see_other(f"{poll.get_absolute_url()}?voted={marker}")
+    your_vote = outcome.your_vote if outcome.result != VoteResult.WITHDRAWN else None
     context = poll_context(
-        request, poll, your_vote=outcome.your_vote, message=VOTE_MESSAGES[outcome.result]
+        request, poll, your_vote=your_vote, message=VOTE_MESSAGES[outcome.result]
     )
     context["vote_result"] = outcome.result.value
     if request.htmx:
         return render(request, "polls/poll_detail.html#vote-panel", context, status=status)
+    context["comments"] = selectors.recent_comments(poll=poll)
     return render(request, "polls/poll_detail.html", context, status=status)
+
+
+@require_POST
+def withdraw(request, code):
+    """Take back this browser's vote where the poll allows it (409 with the reason if not)."""
+    poll = get_object_or_404(Poll, code=code)
+    voter = voter_from_request(request)
+    ratelimit_hit(scope="vote-ip", ident=voter.ip)
+    ratelimit_hit(scope="vote-voter", ident=voter.rate_key)
+    outcome = services.vote_withdraw(poll=poll, voter=voter)
+    return answer_outcome(request, poll, outcome, status=200)
 
 
 STALE_VOTE_MESSAGE = (

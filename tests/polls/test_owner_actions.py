@@ -249,15 +249,18 @@ def test_edit_page_shows_the_current_poll(signed_in, owned):
 
 
 def test_edit_renames_adds_and_removes_options_while_there_are_no_votes(signed_in, owned):
-    """Without votes the owner may rename, add and remove options; shards follow."""
+    """Without votes the owner may rename, add and remove options; shards follow, and a
+    renamed option is a new option (a new id) while an unchanged one keeps its id."""
     pizza = owned.options.get(text="Pizza")
+    sushi = owned.options.get(text="Sushi")
     data = edit_data(owned, options=["Pizza place", "Sushi", "Ramen", "Curry"])
     response = post_form(signed_in, f"/poll/{owned.code}/edit", data)
     assert response.status_code == 303
     assert response["Location"] == f"/poll/{owned.code}"
     options = list(owned.options.all())
     assert [option.text for option in options] == ["Pizza place", "Sushi", "Ramen", "Curry"]
-    assert options[0].pk == pizza.pk
+    assert options[0].pk != pizza.pk
+    assert options[1].pk == sushi.pk
     shards = TallyShard.objects.filter(poll=owned)
     assert shards.filter(option__isnull=True).count() == TALLY_SHARDS
     for option in options:

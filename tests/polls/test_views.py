@@ -99,6 +99,7 @@ def test_json_vote_answers_201_with_the_results_document(voter, other_voter, pol
         "total_votes": 3,
         "closed": False,
         "results_visible": True,
+        "results_revealed": False,
         "options": [
             {"id": ids["Red"], "text": "Red", "votes": 2, "percentage": 66.7},
             {"id": ids["Green"], "text": "Green", "votes": 1, "percentage": 33.3},

@@ -1,0 +1,25 @@
+"""The presenter view: a poll's live results full-window, for a projector or a stream."""
+
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from polls.models import Poll
+from polls.views.pages import poll_context
+
+
+@require_GET
+def present(request, code):
+    """Big live bars, the join link and its QR code; what this browser may see, no more."""
+    poll = get_object_or_404(Poll, code=code)
+    context = poll_context(request, poll)
+    poll_url = request.build_absolute_uri(poll.get_absolute_url())
+    context.update(
+        {
+            "present": True,
+            "poll_url": poll_url,
+            "join_text": poll_url.split("://", 1)[-1],
+            "can_reveal": context["is_owner"]
+            and (poll.results_revealed or poll.results_visibility != Poll.ResultsVisibility.ALWAYS),
+        }
+    )
+    return render(request, "polls/present.html", context)
