@@ -50,4 +50,3 @@ def push_comments(sender, event: CommentRemoved, **kwargs):
 def push_state(sender, event, **kwargs):
     live.announce_state_soon(event.poll.pk)
     live.announce_tally_soon(event.poll.pk)  # "My polls" and analytics follow the tally
-
