@@ -1,26 +1,35 @@
-"""The polls of the JSON API: list, create, read, change, close, reopen, delete, vote,
-results and comments. Each operation runs through the pages' forms, selectors and services
-(and their messages), so a rule holds alike for the pages and for programs."""
+"""The polls' operations. Each runs through the pages' forms, selectors and services (and
+their messages), so a rule holds alike for the pages and for programs."""
 
-import base64
-import binascii
 import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 
 from django.http import HttpResponse, QueryDict
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from ninja import Header, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from core.http import Refused, note_ratelimit
 from core.ratelimit import ratelimit_hit
 from core.security import client_ip
 from core.voters import new_voter_token, voter_from_request
 from polls import selectors, services
+from polls.api.paging import decode_cursor, encode_cursor, keyset_page
+from polls.api.schemas import (
+    CommentPage,
+    PollCreated,
+    PollCreateIn,
+    PollDetail,
+    PollEditIn,
+    PollPage,
+    Results,
+    VoteAccepted,
+    VoteIn,
+    VoteRefused,
+    VoterTokenOut,
+    refusals,
+)
 from polls.forms import TEXT_VALIDATORS, PollCreateForm, PollEditForm, VoteForm
 from polls.models import Ballot, Poll
 from polls.views.voting import VOTE_STATUS, vote_body
@@ -31,130 +40,6 @@ CODE_PATTERN = re.compile(r"^[0-9a-z]{1,16}$")
 FORBIDDEN = "Only this poll's owner can do that."
 
 router = Router(tags=["polls"])
-
-
-# Schemas: the documents the pages' JSON already answers with.
-
-
-class ErrorDetail(Schema):
-    code: str
-    message: str
-    field: str | None = None
-
-
-class ErrorBody(Schema):
-    error: ErrorDetail
-
-
-class ResultOption(Schema):
-    id: int
-    text: str
-    votes: int | None
-    percentage: float | None
-
-
-class Results(Schema):
-    code: str
-    question: str
-    total_votes: int
-    closed: bool
-    results_visible: bool
-    options: list[ResultOption]
-
-
-class VoteAccepted(Results):
-    your_vote: list[int]
-
-
-class VoteRefused(ErrorBody):
-    results: Results | None = None  # with a vote's refusal: the results as they stand
-
-
-class VoterTokenOut(Schema):
-    voter_token: str
-
-
-class PollCreated(Schema):
-    code: str
-    url: str
-    share_url: str
-
-
-class OptionOut(Schema):
-    id: int
-    text: str
-
-
-class PollSummary(Schema):
-    code: str
-    url: str
-    question: str
-    description: str
-    choice_type: str
-    closed: bool
-    created_at: datetime
-
-
-class PollPage(Schema):
-    items: list[PollSummary]
-    next: str | None
-
-
-class PollDetail(PollSummary):
-    share_url: str
-    question_edited: bool
-    options: list[OptionOut]
-    results_visibility: str
-    allow_comments: bool
-    protection: str
-    listed: bool
-    closes_at: datetime | None
-    timezone: str
-    is_owner: bool
-
-
-class CommentOut(Schema):
-    id: int
-    text: str
-    created_at: datetime
-
-
-class CommentPage(Schema):
-    items: list[CommentOut]
-    next: str | None
-
-
-class PollEditIn(Schema):
-    """The edit form's fields; each one left out keeps its current value."""
-
-    question: str | None = None
-    description: str | None = None
-    options: list[str] | None = None
-    results_visibility: str | None = None
-    comments: str | None = None
-    visibility: str | None = None
-    closes_at: str | None = None
-    timezone: str | None = None
-
-
-class PollCreateIn(PollEditIn):
-    """The create form's fields: question and 2 to 20 options are needed; the rest default."""
-
-    choice_type: str | None = None
-    protection: str | None = None
-
-
-class VoteIn(Schema):
-    """An option id (a list of them for multiple choice) and an optional comment."""
-
-    option: int | list[int] | None = None
-    comment: str | None = None
-    idempotency_key: str | None = None
-
-
-def refusals(*statuses: int) -> dict:
-    """Document the error body under each status an operation may refuse with."""
-    return dict.fromkeys({400, 401, 403, 404, 503, *statuses}, ErrorBody)
 
 
 # The pages' forms and lookups, for documents that arrived as JSON.
@@ -213,39 +98,6 @@ def check_text(value: str, field: str) -> None:
             raise Refused(400, "invalid", error.messages[0], field) from None
 
 
-# Cursors: opaque to clients; a keyset (created_at, id) for lists, an offset for search.
-
-
-def encode_cursor(payload: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
-    except (binascii.Error, ValueError):
-        payload = None
-    if not isinstance(payload, dict):
-        raise Refused(400, "invalid", "This cursor is not one Tally gave out.", "cursor")
-    return payload
-
-
-def keyset_page(queryset, cursor: str, size: int) -> tuple[list, str | None]:
-    """One page of a queryset ordered newest first, and the cursor of the next one."""
-    if cursor:
-        after = decode_cursor(cursor)
-        at = parse_datetime(str(after.get("t", ""))) if isinstance(after.get("t"), str) else None
-        if at is None or not isinstance(after.get("i"), int):
-            raise Refused(400, "invalid", "This cursor is not one Tally gave out.", "cursor")
-        queryset = queryset.filter(created_at__lte=at).exclude(created_at=at, pk__gte=after["i"])
-    rows = list(queryset.order_by("-created_at", "-pk")[: size + 1])
-    if len(rows) <= size:
-        return rows, None
-    last = rows[size - 1]
-    return rows[:size], encode_cursor({"t": last.created_at.isoformat(), "i": last.pk})
-
-
 # Documents.
 
 
@@ -295,7 +147,10 @@ PollSearch = Callable[..., object]
 
 def build_router(*, search: PollSearch) -> Router:
     """The polls router, its list searching with `search` (chat.search.search_polls: the
-    search /search runs, which polls may not import: chat sits above it)."""
+    search /search runs, which polls may not import: chat sits above it). Built once."""
+    if getattr(router, "poll_search", None) is not None:
+        raise RuntimeError("The polls router is already built.")
+    router.poll_search = search
 
     @router.get("/polls", response={200: PollPage, **refusals()}, summary="List public polls")
     def poll_list(
@@ -494,6 +349,3 @@ def comment_remove(request, code: str, comment_id: int):
         raise Refused(404, "not_found", "This poll has no comment with this id.")
     services.comment_remove(poll=poll, ballot_id=comment_id)
     return Status(204, None)
-
-
-__all__ = ["ErrorBody", "HttpError", "build_router", "refusals", "router"]
