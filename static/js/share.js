@@ -1,0 +1,35 @@
+// The share page: copy the link or the embed code, and the system share sheet where the
+// browser has one. Without JavaScript the fields stay selectable and the buttons hidden.
+(function () {
+  "use strict";
+
+  var status = document.getElementById("copy-status");
+
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var field = document.querySelector(button.dataset.copy);
+      navigator.clipboard.writeText(field.value).then(
+        function () {
+          status.textContent = button.dataset.copied || "Copied.";
+        },
+        function () {
+          field.select();
+          status.textContent = "Press Ctrl+C (⌘C on a Mac) to copy.";
+        }
+      );
+    });
+  });
+
+  document.querySelectorAll("[data-share-url]").forEach(function (button) {
+    var data = { title: button.dataset.shareTitle, url: button.dataset.shareUrl };
+    if (!navigator.share || (navigator.canShare && !navigator.canShare(data))) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.share(data).catch(function () {
+        // Dismissed by the user, or not allowed here: the link field is still there.
+      });
+    });
+  });
+})();
