@@ -156,7 +156,7 @@ def test_a_restarted_server_is_reconnected_to_and_caught_up(browser_context, res
     expect(page.locator("body")).not_to_have_attribute("data-live", "on", timeout=LIVE)
     # While no server runs, a vote lands in the database (as through another server
     # process); nobody is left to announce it.
-    with mock.patch.object(services, "_announce_vote"):
+    with mock.patch("polls.services.votes.announce"):
         services.vote_cast(
             poll=poll,
             voter=Voter(token=new_voter_token(), ip="192.0.2.1"),
