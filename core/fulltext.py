@@ -33,6 +33,10 @@ def words(query: str) -> list[str]:
     return found[:MAX_WORDS]
 
 
+def _plain(text: str) -> str:
+    return " ".join(WORD.findall(text.casefold()))
+
+
 # --- schema (called by core's migration) -------------------------------------------------
 
 
@@ -74,7 +78,9 @@ def index_document(*, kind: str, object_id: int, title: str, body: str = "") -> 
                 " setweight(to_tsvector('simple', %s), 'A')"
                 " || setweight(to_tsvector('simple', %s), 'B'))"
                 " ON CONFLICT (kind, object_id) DO UPDATE SET document = EXCLUDED.document",
-                [kind, object_id, title, body],
+                # Words only, as queries are split: PostgreSQL's parser would otherwise drop
+                # text that looks like markup ("<script>") or read it as URLs and paths.
+                [kind, object_id, _plain(title), _plain(body)],
             )
         else:
             cursor.execute(
