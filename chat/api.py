@@ -35,7 +35,9 @@ EVENT_STREAM_DOC = {
             "description": "Server-sent events: `chunk`…, `sources`, then `done` or `error`.",
             "content": {
                 "text/event-stream": {
-                    "schema": {"type": "string"},
+                    # Each event's data: a JSON object (chunk, done, error) or, for
+                    # sources, a JSON array.
+                    "schema": {"anyOf": [{"type": "object"}, {"type": "array"}]},
                     "example": 'event: chunk\ndata: {"text": "Blue leads"}\n\n'
                     'event: sources\ndata: [{"text": "Calm.", "option": "Blue"}]\n\n'
                     'event: done\ndata: {"tally": "Blue 2 (66.7%)", "ai": true}\n\n',
