@@ -19,7 +19,7 @@ from ninja import Router, Schema
 from chat import services
 from chat.ask import pipeline
 from chat.consumers import AskConsumer
-from core.http import Refused, note_ratelimit, ratelimit_headers
+from core.http import Refused, add_ratelimit_headers, note_ratelimit
 from core.ratelimit import ratelimit_hit
 from core.voters import voter_from_request
 from polls.api import CODE_PATTERN, ErrorBody, refusals
@@ -143,12 +143,7 @@ async def ask(request, code: str, payload: AskIn):
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
-    if state is not None:
-        for name, value in ratelimit_headers(
-            limit=state.limit, remaining=state.remaining, reset=state.reset
-        ).items():
-            response[name] = value
-    return response
+    return add_ratelimit_headers(response, request)
 
 
 __all__ = ["ErrorBody", "router"]

@@ -18,7 +18,7 @@ from ninja.parser import Parser
 from accounts.api import api_auth
 from chat import api as chat_api
 from chat.search import search_polls
-from core.http import Refused, json_error, ratelimit_headers
+from core.http import Refused, add_ratelimit_headers, json_error, ratelimit_headers
 from core.ratelimit import RateLimited
 from core.views import RETRY_AFTER_SECONDS
 from notifications import api as notifications_api
@@ -61,13 +61,7 @@ class TallyAPI(NinjaAPI):
         response = super().create_response(
             request, data, status=status, temporal_response=temporal_response
         )
-        state = getattr(request, "ratelimit_state", None)
-        if state is not None:
-            for name, value in ratelimit_headers(
-                limit=state.limit, remaining=state.remaining, reset=state.reset
-            ).items():
-                response[name] = value
-        return response
+        return add_ratelimit_headers(response, request)
 
 
 api = TallyAPI(

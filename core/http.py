@@ -49,6 +49,16 @@ def ratelimit_headers(*, limit: int, remaining: int, reset: int) -> dict[str, st
     }
 
 
+def add_ratelimit_headers(response, request):
+    """Put the RateLimit-* headers of the tightest window the request counted on the answer."""
+    state = getattr(request, "ratelimit_state", None)
+    if state is not None:
+        headers = ratelimit_headers(limit=state.limit, remaining=state.remaining, reset=state.reset)
+        for name, value in headers.items():
+            response[name] = value
+    return response
+
+
 def is_json_request(request) -> bool:
     """Whether the client speaks JSON (sent a JSON body or asked for JSON back)."""
     if request.content_type == "application/json":
