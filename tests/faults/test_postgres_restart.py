@@ -9,9 +9,8 @@ import time
 
 import httpx
 import pytest
-from django.conf import settings
 
-from core.voters import new_voter_token
+from tests.faults.load import Answer, vote_steadily
 from tests.server import BASE_DIR, run_daphne
 
 pytestmark = [pytest.mark.postgres]
@@ -38,29 +37,6 @@ def migrate(database_url: str) -> None:
     )
 
 
-async def vote_steadily(client, code, option_id, csrf, *, seconds: float, log: list):
-    async def one():
-        cookie = f"csrftoken={csrf}; {settings.VOTER_COOKIE_NAME}={new_voter_token()}"
-        started = time.monotonic()
-        try:
-            response = await client.post(
-                f"/poll/{code}/vote",
-                json={"option": option_id},
-                headers={"X-CSRFToken": csrf, "Cookie": cookie},
-            )
-            status = response.status_code
-        except httpx.TransportError:
-            status = 0
-        log.append((started, time.monotonic(), status))
-
-    start = time.monotonic()
-    tasks = []
-    for index in range(int(seconds * RATE)):
-        await asyncio.sleep(max(0.0, start + index / RATE - time.monotonic()))
-        tasks.append(asyncio.create_task(one()))
-    await asyncio.gather(*tasks)
-
-
 async def test_postgres_restart_answers_503_then_recovers(
     private_postgres, private_redis, tmp_path, capsys
 ):
@@ -85,9 +61,11 @@ async def test_postgres_restart_answers_503_then_recovers(
             results = (await client.get(f"/poll/{code}/results")).json()
             option_id = results["options"][0]["id"]
 
-            log: list[tuple[float, float, int]] = []
+            log: list[Answer] = []
             load = asyncio.create_task(
-                vote_steadily(client, code, option_id, csrf, seconds=BEFORE + DOWN + AFTER, log=log)
+                vote_steadily(
+                    client, code, option_id, csrf, rate=RATE, seconds=BEFORE + DOWN + AFTER, log=log
+                )
             )
             await asyncio.sleep(BEFORE)
             await asyncio.to_thread(private_postgres.stop, "fast")

@@ -7,10 +7,9 @@ import time
 import httpx
 import pytest
 import websockets
-from django.conf import settings
 
-from core.voters import new_voter_token
 from polls.models import Ballot
+from tests.faults.load import Answer, vote_steadily
 from tests.polls.factories import PollFactory
 from tests.polls.test_live_server import shown_total
 from tests.server import run_daphne
@@ -24,31 +23,10 @@ CATCH_UP = 5.0  # seconds after Redis returns by which every tab must be right
 SLOW = 2.0  # seconds: no answer may take this long
 
 
-async def vote_steadily(server, poll, option_id, *, seconds: float, log: list) -> None:
-    """Send RATE votes a second for `seconds`, each from a new browser; log each answer."""
+async def vote_steadily_on(server, poll, option_id, *, seconds: float, log: list) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         csrf = (await client.get("/")).cookies["csrftoken"]
-
-        async def one() -> None:
-            cookie = f"csrftoken={csrf}; {settings.VOTER_COOKIE_NAME}={new_voter_token()}"
-            started = time.monotonic()
-            try:
-                response = await client.post(
-                    f"/poll/{poll.code}/vote",
-                    json={"option": option_id},
-                    headers={"X-CSRFToken": csrf, "Cookie": cookie},
-                )
-                status = response.status_code
-            except httpx.TransportError:
-                status = 0
-            log.append((started, status, time.monotonic() - started))
-
-        start = time.monotonic()
-        tasks = []
-        for index in range(int(seconds * RATE)):
-            await asyncio.sleep(max(0.0, start + index / RATE - time.monotonic()))
-            tasks.append(asyncio.create_task(one()))
-        await asyncio.gather(*tasks)
+        await vote_steadily(client, poll.code, option_id, csrf, rate=RATE, seconds=seconds, log=log)
 
 
 async def follow(sock, seen: list[int], index: int) -> None:
@@ -85,9 +63,9 @@ async def test_votes_survive_redis_being_killed(on_postgres, private_redis, tmp_
         ]
         seen = [-1] * SOCKETS
         readers = [asyncio.create_task(follow(sock, seen, i)) for i, sock in enumerate(sockets)]
-        log: list[tuple[float, int, float]] = []
+        log: list[Answer] = []
         load = asyncio.create_task(
-            vote_steadily(server, poll, option_id, seconds=BEFORE + OUTAGE + AFTER, log=log)
+            vote_steadily_on(server, poll, option_id, seconds=BEFORE + OUTAGE + AFTER, log=log)
         )
         await asyncio.sleep(BEFORE)
         private_redis.kill()
@@ -102,7 +80,7 @@ async def test_votes_survive_redis_being_killed(on_postgres, private_redis, tmp_
         returned_at = time.monotonic()
         await load
 
-        accepted = sum(1 for _, status, _ in log if status == 201)
+        accepted = sum(1 for answer in log if answer.status == 201)
         counted = await asyncio.to_thread(Ballot.objects.filter(poll_id=poll.pk).count)
         while any(total != counted for total in seen) and time.monotonic() < returned_at + 30:
             await asyncio.sleep(0.05)
@@ -111,13 +89,14 @@ async def test_votes_survive_redis_being_killed(on_postgres, private_redis, tmp_
             await sock.close()
         await asyncio.gather(*readers)
 
-    during = [entry for entry in log if killed_at <= entry[0] < returned_at]
-    statuses = sorted({status for _, status, _ in log})
-    slowest = max(seconds for _, _, seconds in log)
+    during = [answer for answer in log if killed_at <= answer.started < returned_at]
+    statuses = sorted({answer.status for answer in log})
+    slowest = max(answer.seconds for answer in log)
+    accepted_during = sum(1 for answer in during if answer.status == 201)
     with capsys.disabled():
         print(
             f"\n[redis outage] {len(log)} votes sent at {RATE}/s, Redis down {OUTAGE:.0f} s: "
-            f"{accepted} answered 201 ({sum(1 for e in during if e[1] == 201)} during the "
+            f"{accepted} answered 201 ({accepted_during} during the "
             f"outage), {counted} counted, lost {max(0, accepted - counted)}, statuses "
             f"{statuses}, slowest answer {slowest:.2f} s, poll page during the outage "
             f"{page.status_code} in {page_seconds:.2f} s, {SOCKETS} open tabs right "
@@ -127,7 +106,9 @@ async def test_votes_survive_redis_being_killed(on_postgres, private_redis, tmp_
     assert 500 not in statuses
     assert 0 not in statuses, "no connection dropped"
     assert set(statuses) <= {201, 503}
-    assert sum(1 for e in during if e[1] == 201) > len(during) * 0.9, "votes go on without Redis"
+    assert sum(1 for answer in during if answer.status == 201) > len(during) * 0.9, (
+        "votes go on without Redis"
+    )
     assert slowest < SLOW
     assert page.status_code == 200
     assert "—" in page.text
