@@ -23,7 +23,7 @@ class PollTallyConsumer(PushConsumer):
     gets the same partials without the vote form and the comments.
     """
 
-    push_types = frozenset({"poll.tally", "poll.viewers", "poll.comments", "poll.chart"})
+    push_types = frozenset({"poll.tally", "poll.viewers", "poll.comments"})
     poll_id: int | None = None
     is_owner = False
     has_voted = False
@@ -31,7 +31,6 @@ class PollTallyConsumer(PushConsumer):
     signed_in = False
     voter = None
     voter_group_name: str | None = None
-    chart_group_name: str | None = None
     heartbeat: asyncio.Task | None = None
     shown_version = 0
     shown_viewers: int | None = None
@@ -45,8 +44,6 @@ class PollTallyConsumer(PushConsumer):
         await self.join(live.poll_group(poll.pk))
         if self.voter_group_name:
             await self.join(self.voter_group_name)
-        if self.chart_group_name:
-            await self.join(self.chart_group_name)
         await self.accept()
         self.shown_viewers = await viewers.viewer_seen(poll.pk, self.channel_name)
         self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
@@ -93,9 +90,6 @@ class PollTallyConsumer(PushConsumer):
         self.shown_viewers = event["count"]
         await self.send(text_data=event["html"])
 
-    # The owner's analytics page asks for its live chart with ?chart=1.
-    poll_chart = PushConsumer.send_html
-
     async def poll_comments(self, event):
         if not self.present:
             await self.send(text_data=event["owner"] if self.is_owner else event["public"])
@@ -126,8 +120,6 @@ class PollTallyConsumer(PushConsumer):
             self.voter_group_name = live.voter_group(poll.pk, self.voter.key)
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.present = query.get("present") == ["1"]
-        if query.get("chart") == ["1"] and self.is_owner:
-            self.chart_group_name = live.analytics_group(poll.pk)
         return poll
 
     async def send_snapshot(self):

@@ -49,11 +49,6 @@ def owner_group(user_id: int) -> str:
     return f"polls.owner.{user_id}"
 
 
-def analytics_group(poll_id: int) -> str:
-    """The owner's open analytics pages of the poll, which follow its votes-over-time chart."""
-    return f"poll.{poll_id}.analytics"
-
-
 def voter_group(poll_id: int, voter_key: str) -> str:
     return f"poll.{poll_id}.voter.{keyed_hash(voter_key, purpose='group')[:32]}"
 

@@ -49,4 +49,4 @@ def push_comments(sender, event: CommentRemoved, **kwargs):
 @receiver(ResultsRevealed.signal, dispatch_uid="polls.push_reveal")
 def push_state(sender, event, **kwargs):
     live.announce_state_soon(event.poll.pk)
-    live.announce_tally_soon(event.poll.pk)  # "My polls" and analytics follow the tally
+    live.announce_tally_soon(event.poll.pk)  # "My polls" follows the tally
