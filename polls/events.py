@@ -15,7 +15,8 @@ subscriber lives in its own app's receivers.py, connected in that app's AppConfi
 - VoteChanged(poll, ballot_id, voter_key, user_id, comment, comment_changed)
     A voter replaced their ballot (not a new vote: the ballot count is unchanged).
     polls: push the tally, the comments (when the comment changed), and the voter's own
-    pages; notifications: the new comment, if any (never the vote batch).
+    pages; notifications: the new comment, if any (never the vote batch); chat: embed the
+    comment again when it changed.
 - VoteWithdrawn(poll, ballot_id, voter_key, user_id)
     polls: push the tally and the comments, and "not voted" to the voter's own pages;
     notifications: lower the vote batch's mark, so later votes are still reported.

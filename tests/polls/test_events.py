@@ -130,6 +130,21 @@ def test_comment_removed_drops_it_from_the_index(heard, django_capture_on_commit
     assert heard["comment_embedded"] == [ballot.pk]
 
 
+def test_vote_changed_reembeds_only_a_changed_comment(heard, django_capture_on_commit_callbacks):
+    """A changed vote re-embeds its comment when the text changed, and not otherwise."""
+    poll = PollFactory(vote_changes=Poll.VoteChanges.ALLOWED)
+    red, green, _ = poll.options.all()
+    voter = a_voter()
+    services.vote_cast(poll=poll, voter=voter, option_ids=[red.pk], comment="Red, first")
+    ballot = Ballot.objects.get(poll=poll)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.vote_cast(poll=poll, voter=voter, option_ids=[green.pk], comment="Green now")
+    assert heard["comment_embedded"] == [ballot.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.vote_cast(poll=poll, voter=voter, option_ids=[red.pk], comment="Green now")
+    assert heard["comment_embedded"] == [ballot.pk]
+
+
 def test_question_asked_tells_the_owner_but_not_when_they_ask(
     django_capture_on_commit_callbacks,
 ):
