@@ -65,7 +65,7 @@ def events_of(name: str, context: dict) -> list[str]:
         return [sse("error", {"error": {"code": "unavailable", "message": context["message"]}})]
     if name == "finish":
         sources = [
-            {"text": source.text, "option": ", ".join(getattr(source, "options", ())) or None}
+            {"text": source.text, "option": ", ".join(source.options) or None}
             for source in context["comments"]
         ]
         end = (

@@ -3,14 +3,14 @@ snippets ranked by cosine similarity with the embedded question (this poll's onl
 another's). Comments are quoted as they read now, through the one rule for comments anyone
 may read, so a removed comment drops out and an edited one shows as saved."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from chat.models import EMBEDDING_DIM, Snippet
 from core.voters import Voter
 from polls import selectors
-from polls.models import Poll
+from polls.models import BallotChoice, Poll
 from polls.selectors import Tally
 
 TOP_SNIPPETS = 6
@@ -25,6 +25,7 @@ class Source:
     source_id: int
     text: str
     score: float
+    options: tuple[str, ...] = ()  # a comment's author chose these (only where results show)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class PollFacts:
     tally: Tally
     snippets: list[Source] = field(default_factory=list)
     comments: list[Source] = field(default_factory=list)
+    comment_options: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def embed_question(question: str) -> np.ndarray:
@@ -120,12 +122,32 @@ def poll_facts(*, poll_id: int, voter: Voter) -> tuple[PollFacts, list[Candidate
         is_multiple=poll.is_multiple,
         tally=selectors.poll_tally(poll=poll),
     )
-    return facts, snippet_candidates(poll_id=poll_id)
+    candidates = snippet_candidates(poll_id=poll_id)
+    if facts.results_visible:
+        facts.comment_options = _chosen_options(
+            [source_id for kind, source_id, _, _ in candidates if kind == Snippet.Kind.COMMENT]
+        )
+    return facts, candidates
+
+
+def _chosen_options(ballot_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The option texts each of these ballots chose, in the poll's order."""
+    chosen: dict[int, list[str]] = {}
+    rows = (
+        BallotChoice.objects.filter(ballot_id__in=ballot_ids)
+        .order_by("option__position", "option_id")
+        .values_list("ballot_id", "option__text")
+    )
+    for ballot_id, text in rows:
+        chosen.setdefault(ballot_id, []).append(text)
+    return {ballot_id: tuple(texts) for ballot_id, texts in chosen.items()}
 
 
 def with_sources(facts: PollFacts, ranked: list[Source]) -> PollFacts:
     facts.snippets = ranked[:TOP_SNIPPETS]
-    facts.comments = [source for source in ranked if source.kind == Snippet.Kind.COMMENT][
-        :TOP_COMMENTS
-    ]
+    facts.comments = [
+        replace(source, options=facts.comment_options.get(source.source_id, ()))
+        for source in ranked
+        if source.kind == Snippet.Kind.COMMENT
+    ][:TOP_COMMENTS]
     return facts

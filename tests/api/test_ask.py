@@ -9,6 +9,7 @@ import pytest
 
 from config.asgi import application
 from core.voters import new_voter_token
+from polls.models import Poll
 from tests.chat.groq_stub import Behaviour, GroqStub
 from tests.chat.test_ask import COMMENTED, DEADLINE, closed_within, make_poll
 
@@ -140,6 +141,23 @@ async def test_answer_streams_chunks_then_sources_then_done(groq):
     assert done["ai"] is True
     assert "4 votes in total" in done["tally"]
     assert "Why do people like blue?" in groq.prompt()
+
+
+async def test_sources_name_the_option_their_author_chose_unless_results_are_hidden(
+    no_groq_key,
+):
+    """Each quoted comment says which option its author chose; where this asker may not
+    see results yet, the option is left out so the quote does not give the vote away."""
+    open_poll = await make_poll(votes=COMMENTED)
+    hidden = await make_poll(votes=COMMENTED, results_visibility=Poll.ResultsVisibility.AFTER_CLOSE)
+    for poll, expected in ((open_poll, "Blue"), (hidden, None)):
+        stream = ask(poll, "Why blue?")
+        received = events(await stream.finish())
+        await stream.hang_up()
+        sources = {source["text"]: source["option"] for source in dict(received)["sources"]}
+        assert sources["Blue is calm and easy on the eyes."] == expected
+        if expected:
+            assert sources["Red feels energetic."] == "Red"
 
 
 async def test_provider_failure_ends_with_an_error_event(groq):
