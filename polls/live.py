@@ -16,13 +16,13 @@ import time
 import weakref
 
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import push
 from core.cache import cache_call
+from core.db import in_worker_thread
 from core.security import keyed_hash
 from polls import selectors
 from polls.models import Poll
@@ -114,7 +114,7 @@ def viewers_event(poll_id: int) -> dict:
 
 
 async def push_tally(poll_id: int) -> None:
-    event = await database_sync_to_async(tally_event, thread_sensitive=False)(poll_id)
+    event = await in_worker_thread(tally_event, poll_id)
     if event is None:
         return
     owner = event.pop("owner")
@@ -142,7 +142,7 @@ def comments_event(poll_id: int) -> dict | None:
 
 
 async def push_comments(poll_id: int) -> None:
-    event = await database_sync_to_async(comments_event, thread_sensitive=False)(poll_id)
+    event = await in_worker_thread(comments_event, poll_id)
     if event is not None:
         await get_channel_layer().group_send(poll_group(poll_id), event)
 
