@@ -12,7 +12,13 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core import signing
 
-from core.security import address_group, client_ip, keyed_hash, scope_client_ip
+from core.security import (
+    address_group,
+    client_ip,
+    keyed_hash,
+    keyed_hash_candidates,
+    scope_client_ip,
+)
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _signer = signing.Signer(salt="tally.voter-token")
@@ -67,6 +73,14 @@ class Voter:
         return "t:" + keyed_hash(self.token, purpose="voter")
 
     @property
+    def keys(self) -> list[str]:
+        """The key, then the keys under HASH_KEY_FALLBACKS: a ballot stored before the hash
+        key was rotated is still this voter's."""
+        if self.user_id is not None:
+            return [self.key]
+        return ["t:" + key for key in keyed_hash_candidates(self.token, purpose="voter")]
+
+    @property
     def address(self) -> str:
         """What per-address rules count: the address, or its /64 for IPv6."""
         return address_group(self.ip)
@@ -74,6 +88,10 @@ class Voter:
     @property
     def ip_key(self) -> str:
         return keyed_hash(self.address, purpose="ip")
+
+    @property
+    def ip_keys(self) -> list[str]:
+        return keyed_hash_candidates(self.address, purpose="ip")
 
     @property
     def rate_key(self) -> str:

@@ -21,7 +21,7 @@ def viewer_state(
     """The poll as this viewer sees it now: their ballot, the form or why there is none,
     and the results where the one visibility rule (polls.selectors) lets them see them."""
     options = options if options is not None else list(poll.options.all())
-    ballot = selectors.voter_ballot(poll=poll, voter_key=voter.key)
+    ballot = selectors.voter_ballot(poll=poll, voter=voter)
     if your_vote is None and ballot is not None:
         your_vote = sorted(ballot.choices.values_list("option_id", flat=True))
     owner = selectors.is_poll_owner(poll=poll, voter=voter)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
-from core.security import keyed_hash
+from core.security import keyed_hash_candidates
 from core.voters import Voter
 from polls.models import Ballot, Option, Poll, TallyShard
 from polls.search_index import poll_search_ids
@@ -65,13 +65,13 @@ def poll_tally(*, poll: Poll, options: list[Option] | None = None) -> Tally:
     )
 
 
-def voter_ballot(*, poll: Poll, voter_key: str) -> Ballot | None:
-    return Ballot.objects.filter(poll=poll, voter_key=voter_key).first()
+def voter_ballot(*, poll: Poll, voter: Voter) -> Ballot | None:
+    return Ballot.objects.filter(poll=poll, voter_key__in=voter.keys).first()
 
 
-def voter_choices(*, poll: Poll, voter_key: str) -> list[int] | None:
+def voter_choices(*, poll: Poll, voter: Voter) -> list[int] | None:
     """Return the option ids this voter chose, or None if they have not voted."""
-    ballot = Ballot.objects.filter(poll=poll, voter_key=voter_key).first()
+    ballot = Ballot.objects.filter(poll=poll, voter_key__in=voter.keys).first()
     if ballot is None:
         return None
     return sorted(ballot.choices.values_list("option_id", flat=True))
@@ -84,13 +84,13 @@ def is_poll_owner(*, poll: Poll, voter: Voter) -> bool:
     return (
         bool(voter.token)
         and bool(poll.creator_key)
-        and poll.creator_key == keyed_hash(voter.token, purpose="creator")
+        and poll.creator_key in keyed_hash_candidates(voter.token, purpose="creator")
     )
 
 
 def voter_has_voted(*, poll: Poll, voter: Voter) -> bool:
     return bool(voter.token or voter.user_id is not None) and (
-        voter_choices(poll=poll, voter_key=voter.key) is not None
+        voter_choices(poll=poll, voter=voter) is not None
     )
 
 

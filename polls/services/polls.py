@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.events import announce
-from core.security import keyed_hash
+from core.security import keyed_hash, keyed_hash_candidates
 from polls.events import (
     CommentRemoved,
     PollClosed,
@@ -109,7 +109,7 @@ def poll_claim_for_browser(*, user, token: str) -> int:
     if not token:
         return 0
     return Poll.objects.filter(
-        owner__isnull=True, creator_key=keyed_hash(token, purpose="creator")
+        owner__isnull=True, creator_key__in=keyed_hash_candidates(token, purpose="creator")
     ).update(owner=user)
 
 

@@ -91,6 +91,17 @@ class VoteOutcome:
         )
 
 
+def _adopt_rotated_keys(*, poll: Poll, voter: Voter) -> None:
+    """Move this voter's ballot from a key under HASH_KEY_FALLBACKS to the current one,
+    before the unique constraints are asked: a rotated key must not mean a second vote."""
+    old_keys = voter.keys[1:]
+    if not old_keys:
+        return
+    Ballot.objects.filter(poll=poll, voter_key__in=old_keys).update(voter_key=voter.key)
+    if poll.protection == Poll.Protection.TOKEN_IP:
+        Ballot.objects.filter(poll=poll, ip_key__in=voter.ip_keys[1:]).update(ip_key=voter.ip_key)
+
+
 def _options_exist(*, poll: Poll, option_ids: list[int]) -> bool:
     wanted = set(option_ids)
     return Option.objects.filter(poll=poll, pk__in=wanted).count() == len(wanted)
@@ -233,6 +244,7 @@ def vote_cast(
                 return VoteOutcome.from_record(poll=poll, result=first.outcome, record=first.record)
 
         edited = lock_poll_against_close(poll)
+        _adopt_rotated_keys(poll=poll, voter=voter)
         if edited:
             options = None  # the caller's list may name options that are gone
         ballot_id = None
@@ -258,7 +270,7 @@ def vote_cast(
         your_vote = (
             sorted(option_ids)
             if result in (VoteResult.ACCEPTED, VoteResult.CHANGED)
-            else voter_choices(poll=poll, voter_key=voter.key)
+            else voter_choices(poll=poll, voter=voter)
         )
         outcome = VoteOutcome(
             result=result,
@@ -304,6 +316,7 @@ def vote_withdraw(*, poll: Poll, voter: Voter) -> VoteOutcome:
     """Take this voter's ballot back where the poll allows changes; they may vote again."""
     with transaction.atomic():
         lock_poll_against_close(poll)
+        _adopt_rotated_keys(poll=poll, voter=voter)
         ballot = None
         if not poll.allows_vote_changes:
             result = VoteResult.CHANGES_NOT_ALLOWED
@@ -327,9 +340,7 @@ def vote_withdraw(*, poll: Poll, voter: Voter) -> VoteOutcome:
             )
             if had_comment:
                 announce(CommentRemoved(poll=poll, ballot_id=ballot_id))
-        your_vote = (
-            [] if result == VoteResult.WITHDRAWN else voter_choices(poll=poll, voter_key=voter.key)
-        )
+        your_vote = [] if result == VoteResult.WITHDRAWN else voter_choices(poll=poll, voter=voter)
         outcome = VoteOutcome(
             result=result,
             poll=poll,
