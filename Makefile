@@ -59,7 +59,7 @@ $(INSTALLED): pyproject.toml | $(PY)
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Both stacks always run, each in two pytest invocations: browser tests apart, because
 # Playwright's event loop would break async tests that run after it in the same process.

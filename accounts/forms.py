@@ -25,7 +25,7 @@ class StyledFormMixin:
 class SignUpForm(StyledFormMixin, auth_forms.UserCreationForm):
     email = forms.EmailField(
         required=False,
-        help_text="Only used to reset your password.",
+        help_text="For password resets and, once you confirm it, the notices you choose.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 

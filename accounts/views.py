@@ -29,6 +29,7 @@ from accounts.forms import (
 from core.http import redirect_after_post, see_other
 from core.ratelimit import ratelimit_hit
 from core.security import client_ip
+from notifications import verification
 
 
 def safe_next(request) -> str:
@@ -111,7 +112,35 @@ def signup(request):
     )
     # Logging in claims the polls this browser created (accounts.signals).
     login(request, user)
+    if verification.verification_email_queue(
+        user=user, site_url=verification.site_url_for(request)
+    ):
+        messages.info(
+            request,
+            f"Welcome! We sent a link to {user.email}: open it so Tally may email you.",
+        )
     return redirect_after_post(request, next_url or reverse("polls:my-polls"))
+
+
+@require_http_methods(["GET", "HEAD"])
+def verify_email(request, token: str):
+    """The link from the verification email: opening it proves the address."""
+    user = verification.email_verify(token=token)
+    status = 200 if user is not None else 400
+    return render(request, "registration/verify_email_done.html", {"verified": user}, status=status)
+
+
+@login_required
+@require_POST
+def verify_email_again(request):
+    ratelimit_hit(scope="verify-email", ident=f"u:{request.user.pk}")
+    if verification.verification_email_queue(
+        user=request.user, site_url=verification.site_url_for(request)
+    ):
+        messages.success(request, f"A new link is on its way to {request.user.email}.")
+    else:
+        messages.info(request, "There is no unconfirmed address on your account.")
+    return see_other(reverse("notifications:preferences"))
 
 
 # Personal API tokens

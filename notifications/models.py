@@ -19,6 +19,7 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         CAPPED = "capped", "Over the daily cap"
         FAILED = "failed", "Could not be sent"
+        UNPROVED = "unproved", "The address is not verified"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -81,6 +82,10 @@ class Preferences(models.Model):
     quiet_end = models.TimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
     emails_per_day = models.PositiveSmallIntegerField(default=10)
+    # The address the user proved is theirs by opening the link sent to it. Nothing but a
+    # password reset is emailed to an address until it matches the account's email.
+    verified_email = models.EmailField(blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "preferences"
@@ -93,6 +98,9 @@ class Preferences(models.Model):
 
     def wants_email(self, kind: str) -> bool:
         return getattr(self, f"{kind}_email")
+
+    def email_is_verified(self, email: str) -> bool:
+        return bool(email) and self.verified_email.casefold() == email.casefold()
 
 
 class VoteBatch(models.Model):

@@ -268,6 +268,8 @@ def notification_email_send(*, notification_id: int) -> Notification.Email | Non
         ).count()
         if not recipient.email:
             notification.email = Notification.Email.NONE
+        elif not preferences.email_is_verified(recipient.email):
+            notification.email = Notification.Email.UNPROVED
         elif sent_today >= preferences.emails_per_day:
             notification.email = Notification.Email.CAPPED
         else:
@@ -278,7 +280,7 @@ def notification_email_send(*, notification_id: int) -> Notification.Email | Non
 
 
 def _send(notification: Notification) -> Notification.Email:
-    site = settings.SITE_URL.rstrip("/")
+    site = settings.SITE_URL or f"http://{settings.ALLOWED_HOSTS[0]}"
     context = {"notification": notification, "site_url": site}
     try:
         send_mail(

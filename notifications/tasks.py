@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from notifications import services
+from notifications import services, verification
 
 
 @shared_task(ignore_result=True)
@@ -18,3 +18,8 @@ def flush_vote_batches() -> None:
 @shared_task(ignore_result=True)
 def send_held_emails() -> None:
     services.held_emails_send()
+
+
+@shared_task(ignore_result=True)
+def send_verification_email(user_id: int, site_url: str) -> None:
+    verification.verification_email_send(user_id=user_id, site_url=site_url)

@@ -71,14 +71,15 @@ def mark_all_read(request):
 def preferences(request):
     current = services.preferences_for(user_id=request.user.pk)
     template = "notifications/preferences.html"
+    context = {"email_verified": current.email_is_verified(request.user.email)}
     if request.method != "POST":
-        return render(request, template, {"form": PreferencesForm(instance=current)})
+        return render(request, template, {**context, "form": PreferencesForm(instance=current)})
     form = PreferencesForm(request.POST, instance=current)
     if not form.is_valid():
         partial = f"{template}#form" if request.htmx else template
-        return render(request, partial, {"form": form}, status=400)
+        return render(request, partial, {**context, "form": form}, status=400)
     services.preferences_update(user_id=request.user.pk, **form.cleaned_data)
     if request.htmx:
-        return render(request, f"{template}#form", {"form": form, "saved": True})
+        return render(request, f"{template}#form", {**context, "form": form, "saved": True})
     messages.success(request, "Notification settings saved.")
     return see_other(reverse("notifications:preferences"))

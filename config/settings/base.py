@@ -40,9 +40,10 @@ env = environ.Env(
     RATELIMIT_LOGIN_PER_IP=(str, "10/m"),
     RATELIMIT_SIGNUP_PER_IP=(str, "5/h"),
     RATELIMIT_API_TOKEN_PER_USER=(str, "10/h"),
+    RATELIMIT_VERIFY_EMAIL_PER_USER=(str, "5/h"),
     NOTIFY_VOTE_BATCH_SECONDS=(int, 300),
     PERIODIC_TASKS_IN_PROCESS=(bool, True),
-    SITE_URL=(str, "http://127.0.0.1:8000"),
+    SITE_URL=(str, ""),
     GROQ_API_KEY=(str, ""),
     GROQ_MODEL=(str, "llama-3.3-70b-versatile"),
     GROQ_BASE_URL=(str, ""),
@@ -51,6 +52,7 @@ env = environ.Env(
     GROQ_ANSWER_TIMEOUT=(float, 60.0),
     GROQ_MAX_RETRIES=(int, 1),
     EMAIL_URL=(str, "consolemail://"),
+    EMAIL_TIMEOUT=(float, 10.0),
     DEFAULT_FROM_EMAIL=(str, "Tally <tally@localhost>"),
     SENTRY_DSN=(str, ""),
     LOG_LEVEL=(str, "INFO"),
@@ -257,9 +259,12 @@ STORAGES = {
 }
 
 vars().update(env.email_url("EMAIL_URL"))
+# A mail server that stops answering must not hold a worker (or a request) for long.
+EMAIL_TIMEOUT = env("EMAIL_TIMEOUT")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL")
-# Where links in emails point.
-SITE_URL = env("SITE_URL")
+# Where links in emails point. Unset, an email sent for a request links to that request's
+# own host, and a background one (a notification) to the first ALLOWED_HOSTS entry.
+SITE_URL = env("SITE_URL").rstrip("/")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
@@ -310,6 +315,7 @@ RATELIMITS = {
     "login-user": env("RATELIMIT_LOGIN_PER_USERNAME"),
     "ask-poll-day": f"{env('ASK_MODEL_CALLS_PER_POLL_PER_DAY')}/d",
     "api-token": env("RATELIMIT_API_TOKEN_PER_USER"),
+    "verify-email": env("RATELIMIT_VERIFY_EMAIL_PER_USER"),
 }
 # Open WebSockets per client address (or IPv6 /64) on one server process (core/sockets.py).
 WS_SOCKETS_PER_ADDRESS = env("WS_SOCKETS_PER_ADDRESS")

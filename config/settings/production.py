@@ -20,6 +20,7 @@ if "ALLOWED_HOSTS" not in os.environ:
 ALLOWED_HOSTS = [host for host in env.list("ALLOWED_HOSTS") if host.strip()]
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is empty: set it to the site's host names.")
+SITE_URL = env("SITE_URL").rstrip("/") or f"https://{ALLOWED_HOSTS[0]}"
 # HASH_KEY defaults to SECRET_KEY (see base); set apart, it must be as strong.
 HASH_KEY = env("HASH_KEY", default="") or SECRET_KEY
 if HASH_KEY == DEVELOPMENT_SECRET_KEY or len(HASH_KEY) < 50:

@@ -10,7 +10,7 @@ from django.core import mail
 from chat import tasks as chat_tasks
 from config.celery import app as celery_app
 from core.voters import Voter, new_voter_token
-from notifications.models import Notification
+from notifications.models import Notification, Preferences
 from polls import services as poll_services
 from tests.polls.factories import PollFactory
 
@@ -19,11 +19,16 @@ _users = itertools.count(1)
 
 @pytest.fixture
 def make_user(django_user_model):
-    def make(**fields):
+    """A user; their email counts as confirmed unless verified=False."""
+
+    def make(*, verified: bool = True, **fields):
         number = next(_users)
         fields.setdefault("username", f"person{number}")
         fields.setdefault("email", f"person{number}@example.com")
-        return django_user_model.objects.create_user(password="a long passphrase 42", **fields)
+        user = django_user_model.objects.create_user(password="a long passphrase 42", **fields)
+        if verified and user.email:
+            Preferences.objects.update_or_create(user=user, defaults={"verified_email": user.email})
+        return user
 
     return make
 
