@@ -62,8 +62,8 @@ def test_vote_cast_accepts_a_first_vote_and_counts_it():
     assert outcome.your_vote == [green]
     assert outcome.tally.total_votes == 1
     assert [o.votes for o in outcome.tally.options] == [0, 1, 0]
-    assert selectors.voter_choices(poll=poll, voter_key=voter_number(1).key) == [green]
-    assert selectors.voter_choices(poll=poll, voter_key=voter_number(2).key) is None
+    assert selectors.voter_choices(poll=poll, voter=voter_number(1)) == [green]
+    assert selectors.voter_choices(poll=poll, voter=voter_number(2)) is None
     assert red != green
 
 
