@@ -1,8 +1,12 @@
 """Celery tasks of the bell: emails and the periodic vote digest. Each only calls services."""
 
+import logging
+
 from celery import shared_task
 
 from notifications import services, verification
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -12,12 +16,14 @@ def send_notification_email(notification_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def flush_vote_batches() -> None:
-    services.vote_batches_flush_due()
+    if flushed := services.vote_batches_flush_due():
+        logger.info("Told %s owner(s) of new votes", flushed)
 
 
 @shared_task(ignore_result=True)
 def send_held_emails() -> None:
-    services.held_emails_send()
+    if sent := services.held_emails_send():
+        logger.info("Sent %s held email(s)", sent)
 
 
 @shared_task(ignore_result=True)

@@ -1,6 +1,7 @@
 """Periodic work: the beat schedule, and a server without a broker running it itself."""
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 
@@ -114,3 +115,21 @@ async def test_periodic_close_from_its_thread_reaches_open_pages():
     closed = await database_sync_to_async(Poll.objects.get)(pk=poll.pk)
     assert closed.closed_at is not None
     await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_periodic_work_logs_only_when_it_did_something(caplog):
+    """Idle rounds of the schedule write nothing to the log; a round that closes a poll
+    says so once."""
+    intervals = periodic.schedule_intervals()
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        periodic.run_due_tasks(dict.fromkeys(intervals, 0.0), intervals, time.monotonic())
+    assert [record.getMessage() for record in caplog.records] == []
+
+    poll = PollFactory(closes_at=timezone.now() + timedelta(minutes=5))
+    Poll.objects.filter(pk=poll.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    periodic.run_due_tasks(dict.fromkeys(intervals, 0.0), intervals, time.monotonic())
+    assert [record.getMessage() for record in caplog.records] == [
+        "Closed 1 poll(s) at their close time"
+    ]
