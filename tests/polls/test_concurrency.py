@@ -318,3 +318,57 @@ def test_replayed_idempotency_key_at_once_votes_once(on_postgres, live_daphne, c
     assert bodies[0]["total_votes"] == 1
     assert public_results(live_daphne, poll)["total_votes"] == 1
     assert Ballot.objects.filter(poll=poll).count() == 1
+
+
+def test_changes_by_one_voter_racing_new_voters_count_every_ballot_once(
+    on_postgres, live_daphne, csrf_token, capsys
+):
+    """One voter changes their vote 50 times at once while 200 others vote: 201 ballots,
+    each counted once, on the option it ends on."""
+    changes, newcomers = 50, 200
+    poll = PollFactory(vote_changes=Poll.VoteChanges.ALLOWED)
+    option_ids = list(poll.options.values_list("id", flat=True))
+    changer = new_voter_token()
+    tokens = [new_voter_token() for _ in range(newcomers)]
+
+    async def first_vote():
+        async with http_client(live_daphne, 1) as client:
+            return await vote_request(
+                client, code=poll.code, token=changer, csrf=csrf_token, option_id=option_ids[0]
+            )
+
+    assert run_burst(first_vote()).status_code == 201
+
+    def send(client, index: int):
+        if index < changes:
+            token, option_id = changer, option_ids[1 + index % (len(option_ids) - 1)]
+        else:
+            token = tokens[index - changes]
+            option_id = option_ids[index % len(option_ids)]
+        return vote_request(
+            client, code=poll.code, token=token, csrf=csrf_token, option_id=option_id
+        )
+
+    async def burst():
+        async with http_client(live_daphne, changes + newcomers) as client:
+            return await release_together(changes + newcomers, lambda index: send(client, index))
+
+    responses = only_responses(run_burst(burst()), live_daphne)
+
+    counts = status_counts(responses)
+    assert counts == {200: changes, 201: newcomers}, explain(responses, live_daphne)
+    results = public_results(live_daphne, poll)
+    with capsys.disabled():
+        print(
+            f"\n[vote changes] {changes} changes by one voter + {newcomers} new voters at once:"
+            f" {results['total_votes']} votes counted"
+        )
+    assert results["total_votes"] == 1 + newcomers
+    ballots = Ballot.objects.filter(poll=poll)
+    assert ballots.count() == 1 + newcomers
+    ended_on = Counter(
+        BallotChoice.objects.filter(ballot__poll=poll).values_list("option_id", flat=True)
+    )
+    assert option_votes(results) == {option_id: ended_on[option_id] for option_id in option_ids}
+    changer_choice = BallotChoice.objects.get(ballot__voter_key=voter_key(changer)).option_id
+    assert changer_choice != option_ids[0]
