@@ -123,7 +123,8 @@ def test_periodic_work_logs_only_when_it_did_something(caplog):
     says so once."""
     intervals = periodic.schedule_intervals()
     periodic.run_due_tasks(dict.fromkeys(intervals, 0.0), intervals, time.monotonic())
-    caplog.set_level(logging.INFO)  # from here on nothing is left to do
+    caplog.set_level(logging.INFO)
+    caplog.clear()  # from here on nothing is left to do
     for _ in range(3):
         periodic.run_due_tasks(dict.fromkeys(intervals, 0.0), intervals, time.monotonic())
     assert [record.getMessage() for record in caplog.records] == []
