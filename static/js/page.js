@@ -44,6 +44,18 @@
     }
   });
 
+  // Enter in the question goes on to the first option instead of sending a half-filled
+  // form: a poll is not ready before it has its options.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    var field = event.target;
+    if (!field.matches || !field.matches("[data-enter-next]")) return;
+    var next = field.form && field.form.querySelector(field.getAttribute("data-enter-next"));
+    if (!next || next.disabled || next.readOnly) return;
+    event.preventDefault();
+    next.focus();
+  });
+
   // "+ Add option" asks for the next field's number: one more than the fields shown.
   document.addEventListener("htmx:configRequest", function (event) {
     var source = event.detail.elt;
