@@ -4,14 +4,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chat import services
 from chat.ask import pipeline
+from core.consumers import SocketConsumer
 from core.ratelimit import RateLimited, ratelimit_hit
 from core.voters import Voter, voter_from_scope
 from polls.models import Poll
@@ -19,9 +20,12 @@ from polls.models import Poll
 logger = logging.getLogger(__name__)
 
 QUESTION_MAX_LENGTH = 500
+# JSON may carry lone surrogates ("\ud800"), which cannot be encoded to embed, store or send
+# back, and NULs, which PostgreSQL cannot store.
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
-class AskConsumer(AsyncWebsocketConsumer):
+class AskConsumer(SocketConsumer):
     """Validates questions and runs each answer as its own task, one at a time per socket."""
 
     poll_id: int | None = None
@@ -126,6 +130,8 @@ class AskConsumer(AsyncWebsocketConsumer):
         if not isinstance(question, str) or not question.strip():
             return "", "Type a question first."
         question = question.strip()
+        if NOT_TEXT.search(question):
+            return "", "Your question has characters that are not text: type it again."
         if len(question) > QUESTION_MAX_LENGTH:
             return "", (
                 f"Keep your question to {QUESTION_MAX_LENGTH} characters "

@@ -1,12 +1,24 @@
-"""The base of Tally's push-only sockets: the tally, the bell and "My polls"."""
+"""The base of Tally's sockets, and of its push-only ones: the tally, the bell and "My polls"."""
 
+import contextlib
 from typing import ClassVar
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 
-class PushConsumer(AsyncWebsocketConsumer):
+class SocketConsumer(AsyncWebsocketConsumer):
+    """A consumer whose frames to a socket that has just closed are dropped, not raised."""
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        # The client left, or daphne dropped the socket for a frame past its limits, while
+        # this frame was on its way; the disconnect event follows and tidies up.
+        with contextlib.suppress(Disconnected):
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
+
+class PushConsumer(SocketConsumer):
     """Joins its groups, relays what is pushed to them, and ignores what clients send.
 
     The event types in push_types carry rendered HTML and touch no database, so they are

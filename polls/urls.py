@@ -1,6 +1,6 @@
 from django.urls import path
 
-from polls.views import my_polls, owner, pages, present, voting
+from polls.views import my_polls, owner, pages, present, share, voting
 
 app_name = "polls"
 
@@ -10,13 +10,15 @@ urlpatterns = [
     path("create/option", pages.option_field, name="option-field"),
     path("my/", my_polls.my_polls, name="my-polls"),
     path("poll/<str:code>", pages.detail, name="detail"),
-    path("poll/<str:code>/share", pages.share, name="share"),
+    path("poll/<str:code>/share", share.share, name="share"),
     path("poll/<str:code>/vote", voting.vote, name="vote"),
     path("poll/<str:code>/withdraw", voting.withdraw, name="withdraw"),
     path("poll/<str:code>/present", present.present, name="present"),
     path("poll/<str:code>/reveal", owner.reveal, name="reveal"),
     path("poll/<str:code>/results", pages.results, name="results"),
-    path("poll/<str:code>/qr.svg", pages.qr_svg, name="qr-svg"),
+    path("poll/<str:code>/qr.svg", share.qr_svg, name="qr-svg"),
+    path("poll/<str:code>/qr.png", share.qr_png, name="qr-png"),
+    path("poll/<str:code>/card.png", share.card_png, name="card"),
     path("poll/<str:code>/edit", owner.edit, name="edit"),
     path("poll/<str:code>/close", owner.close, name="close"),
     path("poll/<str:code>/reopen", owner.reopen, name="reopen"),

@@ -1,9 +1,10 @@
-"""The home page, creating a poll, and a poll's own pages: the poll, share, results, QR."""
+"""The home page, creating a poll, and a poll's own pages: the poll and its results.
 
-from django.http import HttpResponse, JsonResponse
+Sharing (the share page, QR codes, the result card) lives in polls/views/share.py."""
+
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import BadRequest, is_json_request, json_error, read_payload, redirect_after_post
@@ -13,8 +14,8 @@ from core.voters import voter_from_request
 from polls import live, page_state, selectors, services
 from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
 from polls.models import Poll
-from polls.qr import qr_code_svg
 from polls.services import VoteResult
+from polls.sharing.opengraph import opengraph
 from polls.viewers import viewer_count
 
 DEFAULT_OPTION_FIELDS = 3
@@ -146,23 +147,8 @@ def detail(request, code):
     if request.htmx and not request.htmx.boosted:
         return render(request, "polls/poll_detail.html#tally", context)
     context["comments"] = selectors.recent_comments(poll=poll)
+    context["og"] = opengraph(request, poll, tally=context["tally"])
     return render(request, "polls/poll_detail.html", context)
-
-
-@require_GET
-def share(request, code):
-    poll = get_object_or_404(Poll, code=code)
-    poll_url = request.build_absolute_uri(poll.get_absolute_url())
-    return render(
-        request,
-        "polls/share.html",
-        {
-            "poll": poll,
-            "poll_url": poll_url,
-            "is_owner": is_owner(request, poll),
-            "closed": poll.is_closed(),
-        },
-    )
 
 
 @require_GET
@@ -173,12 +159,3 @@ def results(request, code):
         poll=poll, tally=context["tally"], visible=context["results_visible"]
     )
     return JsonResponse(body)
-
-
-@require_GET
-def qr_svg(request, code):
-    poll = get_object_or_404(Poll, code=code)
-    poll_url = request.build_absolute_uri(poll.get_absolute_url())
-    response = HttpResponse(qr_code_svg(poll_url), content_type="image/svg+xml")
-    patch_cache_control(response, public=True, max_age=86400)
-    return response

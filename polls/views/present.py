@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from polls.models import Poll
+from polls.sharing.opengraph import opengraph
 from polls.views.pages import poll_context
 
 
@@ -16,6 +17,7 @@ def present(request, code):
     context.update(
         {
             "present": True,
+            "og": opengraph(request, poll, tally=context["tally"]),
             "poll_url": poll_url,
             "join_text": poll_url.split("://", 1)[-1],
             "can_reveal": context["is_owner"]

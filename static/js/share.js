@@ -3,18 +3,26 @@
 (function () {
   "use strict";
 
-  var status = document.getElementById("copy-status");
-
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     if (!navigator.clipboard) return;
+    var field = document.querySelector(button.dataset.copy);
+    var status = document.querySelector(button.dataset.copyStatus || "#copy-status");
+    if (!field || !status) return;
+    var label = button.textContent;
+    var timer = null;
     button.hidden = false;
     button.addEventListener("click", function () {
-      var field = document.querySelector(button.dataset.copy);
       navigator.clipboard.writeText(field.value).then(
         function () {
           status.textContent = button.dataset.copied || "Copied.";
+          button.textContent = "Copied";
+          clearTimeout(timer);
+          timer = setTimeout(function () {
+            button.textContent = label;
+          }, 2000);
         },
         function () {
+          field.focus();
           field.select();
           status.textContent = "Press Ctrl+C (⌘C on a Mac) to copy.";
         }
