@@ -335,9 +335,3 @@ def remember(key: str, made_at: float, fingerprint: str, png: bytes) -> None:
         _local.move_to_end(key)
         while len(_local) > LOCAL_CARDS:
             _local.popitem(last=False)
-
-
-def forget_local_cards() -> None:
-    """Drop this process's copies (tests that change a poll and look at once)."""
-    with _local_lock:
-        _local.clear()

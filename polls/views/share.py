@@ -17,7 +17,7 @@ from polls.sharing.opengraph import opengraph
 from polls.views.pages import is_owner
 
 QR_MAX_AGE = 86400
-EMBED_HEIGHT = 460
+EMBED_HEIGHT = 560
 
 
 def embed_snippet(embed_url: str, question: str) -> str:
