@@ -33,7 +33,7 @@ DEPLOY_CHECK_ENV := env -u DEBUG -u DJANGO_ALLOW_ASYNC_UNSAFE -u SECURE_SSL_REDI
 	DATABASE_URL=postgres://tally@db.example.com:5432/tally \
 	REDIS_URL=redis://redis.example.com:6379/0
 
-.PHONY: help setup run test lint css bench compose-check
+.PHONY: help setup axe run test lint css bench compose-check
 
 help:
 	@echo "make run            set up, migrate, seed demo polls, serve http://$(HOST):$(PORT)"
@@ -41,6 +41,7 @@ help:
 	@echo "make setup          create $(VENV) (Python 3.11) and install torch and the project"
 	@echo "make lint           ruff, import layers, missing migrations, check --deploy, pip-audit"
 	@echo "make css            rebuild the Tailwind CSS (needs Node)"
+	@echo "make axe            install axe-core for the accessibility tests (needs Node)"
 	@echo "make bench          run the vote benchmark"
 	@echo "make compose-check  validate docker-compose.yml offline"
 
@@ -56,6 +57,16 @@ $(INSTALLED): pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev]'
 	@touch $@
 
+# axe-core for the accessibility browser tests, pinned by its lock file; node_modules is
+# not committed. Without npm this fails, and so does `make test`.
+AXE_DIR := tests/browser/axe
+AXE_JS := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+axe: $(AXE_JS)
+
+$(AXE_JS): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	npm ci --prefix $(AXE_DIR) --no-audit --no-fund
+	@touch $@
+
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -66,7 +77,7 @@ run: setup
 # Any run failing (pytest exit code 5, "no tests collected", included) fails the target.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL
 SERVICES := env DATABASE_URL=$(TEST_POSTGRES_URL) REDIS_URL=$(TEST_REDIS_URL)
-test: setup
+test: setup axe
 	@codes=""; \
 	echo "== Embedded default: SQLite, in-memory channel layer, in-process tasks =="; \
 	$(EMBEDDED) $(PYTEST) -m "not postgres and not browser" $(PYTEST_ARGS); codes="$$codes $$?"; \
