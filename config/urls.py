@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("health/ready", health_ready, name="health-ready"),
     path("", include("polls.urls")),
+    path("", include("analytics.urls")),
     path("", include("chat.urls")),
     path("", include("accounts.urls")),
     path("accounts/", include("accounts.auth_urls")),

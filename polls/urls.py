@@ -1,6 +1,6 @@
 from django.urls import path
 
-from polls.views import my_polls, owner, pages, present, share, voting
+from polls.views import embed, my_polls, owner, pages, present, share, voting
 
 app_name = "polls"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("poll/<str:code>/vote", voting.vote, name="vote"),
     path("poll/<str:code>/withdraw", voting.withdraw, name="withdraw"),
     path("poll/<str:code>/present", present.present, name="present"),
+    path("poll/<str:code>/embed", embed.embed, name="embed"),
     path("poll/<str:code>/reveal", owner.reveal, name="reveal"),
     path("poll/<str:code>/results", pages.results, name="results"),
     path("poll/<str:code>/qr.svg", share.qr_svg, name="qr-svg"),

@@ -43,6 +43,7 @@ env = environ.Env(
     RATELIMIT_VERIFY_EMAIL_PER_USER=(str, "5/h"),
     NOTIFY_VOTE_BATCH_SECONDS=(int, 300),
     PERIODIC_TASKS_IN_PROCESS=(bool, True),
+    EMBED_ALLOWED_ORIGINS=(list, ["*"]),
     SITE_URL=(str, ""),
     GROQ_API_KEY=(str, ""),
     GROQ_MODEL=(str, "llama-3.3-70b-versatile"),
@@ -94,6 +95,7 @@ INSTALLED_APPS = [
     "polls",
     "chat",
     "notifications",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +114,7 @@ MIDDLEWARE = [
     "core.middleware.LoginThrottleMiddleware",
     "core.middleware.RateLimitedMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
+    "analytics.middleware.OpenTrackingMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -288,6 +291,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# Who may frame /poll/<code>/embed (its frame-ancestors): any site, or a list of origins.
+EMBED_ALLOWED_ORIGINS = env("EMBED_ALLOWED_ORIGINS")
 # Features no page of Tally uses, denied to it and to anything it embeds.
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(),"
