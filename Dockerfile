@@ -12,6 +12,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The result card's font: DejaVu covers Latin, Greek, Cyrillic, Hebrew and Arabic.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # torch first and pinned, so that sentence-transformers does not pull another release.
 RUN pip install torch==2.13.0
 

@@ -23,7 +23,7 @@ from core.http import Refused, add_ratelimit_headers, note_ratelimit
 from core.ratelimit import ratelimit_hit
 from core.voters import voter_from_request
 from polls.api import CODE_PATTERN, ErrorBody, refusals
-from polls.models import Poll
+from polls.visibility import viewable_poll
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,12 @@ def events_of(name: str, context: dict) -> list[str]:
             if context["error"]
             else sse("done", {"tally": context["tally_line"], "ai": context["ai"]})
         )
-        return [sse("sources", sources), end]
+        corrected = (
+            [sse("corrected", {"text": context["corrected_text"]})]
+            if context.get("corrected_text")
+            else []
+        )
+        return [*corrected, sse("sources", sources), end]
     return []  # "start": the question is the client's own
 
 
@@ -117,16 +122,15 @@ async def ask(request, code: str, payload: AskIn):
     question, problem = AskConsumer.parse(json.dumps({"question": payload.question}))
     if problem:
         raise Refused(400, "invalid", problem, "question")
-    poll_id = None
+    voter = await sync_to_async(voter_from_request)(request)
+    poll = None
     if CODE_PATTERN.match(code):
-        poll_id = await database_sync_to_async(
-            lambda: Poll.objects.filter(code=code).values_list("pk", flat=True).first()
-        )()
-    if poll_id is None:
+        poll = await database_sync_to_async(viewable_poll)(code=code, voter=voter)
+    if poll is None:
         raise Refused(
             404, "not_found", "There is no poll with this code; it may have been deleted."
         )
-    voter = await sync_to_async(voter_from_request)(request)
+    poll_id = poll.pk
     state = await sync_to_async(ratelimit_hit, thread_sensitive=False)(
         scope="ask-voter", ident=voter.rate_key
     )

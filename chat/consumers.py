@@ -15,7 +15,7 @@ from chat.ask import pipeline
 from core.consumers import SocketConsumer
 from core.ratelimit import RateLimited, ratelimit_hit
 from core.voters import Voter, voter_from_scope
-from polls.models import Poll
+from polls.visibility import viewable_poll
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +35,16 @@ class AskConsumer(SocketConsumer):
 
     async def connect(self):
         code = self.scope["url_route"]["kwargs"]["code"]
-        poll_id = await database_sync_to_async(
-            lambda: Poll.objects.filter(code=code).values_list("pk", flat=True).first()
-        )()
-        if poll_id is None:
+        self.voter = voter_from_scope(self.scope)
+        user = self.scope.get("user")
+        is_staff = bool(user is not None and user.is_authenticated and user.is_staff)
+        poll = await database_sync_to_async(viewable_poll)(
+            code=code, voter=self.voter, is_staff=is_staff
+        )
+        if poll is None:
             await self.close()  # before accept: the handshake is refused
             return
-        self.poll_id = poll_id
-        self.voter = voter_from_scope(self.scope)
+        self.poll_id = poll.pk
         self.recording = set()
         await self.accept()
 

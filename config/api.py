@@ -10,7 +10,7 @@ import json
 import logging
 
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, RawPostDataException
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
@@ -102,6 +102,14 @@ def invalid(request, exc: ValidationError):
     if field is None:
         return refusal(request, 400, "invalid_json", "The body must be a JSON object.")
     return refusal(request, 400, "invalid", f"“{field}”: {message}.", field)
+
+
+@api.exception_handler(RawPostDataException)
+def form_body(request, exc):
+    """A form body, already read as a form by the CSRF check: the API takes JSON only."""
+    return refusal(
+        request, 415, "unsupported_media_type", "Send the body as JSON (application/json)."
+    )
 
 
 @api.exception_handler(Http404)

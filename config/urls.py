@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("accounts.auth_urls")),
     path("", include("notifications.urls")),
+    path("", include("moderation.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/(?P<rest>.*)$", unknown_route),
 ]

@@ -8,6 +8,7 @@ class Kind(models.TextChoices):
     COMMENT = "comment", "New comments"
     CLOSED = "closed", "A poll of yours closed"
     ASKED = "asked", "Someone asked one of your polls"
+    MODERATED = "moderated", "Moderators hid or restored a poll of yours"
 
 
 class Notification(models.Model):
@@ -78,6 +79,8 @@ class Preferences(models.Model):
     closed_email = models.BooleanField(default=True)
     asked_in_app = models.BooleanField(default=True)
     asked_email = models.BooleanField(default=False)
+    moderated_in_app = models.BooleanField(default=True)
+    moderated_email = models.BooleanField(default=True)
     quiet_start = models.TimeField(null=True, blank=True)
     quiet_end = models.TimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")

@@ -1,10 +1,18 @@
-"""The owner hears of what happens to their polls: votes, comments, the close, questions."""
+"""The owner hears of what happens to their polls: votes, comments, the close, questions,
+and moderators hiding or restoring one."""
 
 from django.dispatch import receiver
 
 from chat.events import QuestionAsked
 from notifications import services
-from polls.events import PollClosed, VoteAccepted, VoteChanged, VoteWithdrawn
+from polls.events import (
+    PollClosed,
+    PollHidden,
+    PollRestored,
+    VoteAccepted,
+    VoteChanged,
+    VoteWithdrawn,
+)
 
 
 @receiver(VoteAccepted.signal, dispatch_uid="notifications.votes_arrived")
@@ -38,3 +46,13 @@ def poll_closed(sender, event: PollClosed, **kwargs):
 @receiver(QuestionAsked.signal, dispatch_uid="notifications.question_asked")
 def question_asked(sender, event: QuestionAsked, **kwargs):
     services.question_asked(poll=event.poll, question=event.question, asker_id=event.asker_id)
+
+
+@receiver(PollHidden.signal, dispatch_uid="notifications.poll_hidden")
+def poll_hidden(sender, event: PollHidden, **kwargs):
+    services.poll_moderated(poll=event.poll, hidden=True, reason=event.reason)
+
+
+@receiver(PollRestored.signal, dispatch_uid="notifications.poll_restored")
+def poll_restored(sender, event: PollRestored, **kwargs):
+    services.poll_moderated(poll=event.poll, hidden=False)

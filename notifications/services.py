@@ -170,6 +170,22 @@ def comment_posted(*, poll, comment: str, author_id: int | None) -> Notification
     )
 
 
+def poll_moderated(*, poll, hidden: bool, reason: str = "") -> Notification | None:
+    """Tell the owner moderators hid their poll (and why) or put it back."""
+    if poll.owner_id is None:
+        return None
+    if hidden:
+        text = (
+            f"{_poll_title(poll)} was hidden by moderators: {reason.rstrip('.')}."
+            " Only you can see it now."
+        )
+    else:
+        text = f"{_poll_title(poll)} is visible again: moderators restored it."
+    return notification_create(
+        recipient_id=poll.owner_id, kind=Kind.MODERATED, poll=poll, text=text
+    )
+
+
 def poll_closed(*, poll) -> Notification | None:
     """Tell the owner their poll closed and who won; first report any votes still pending."""
     if poll.owner_id is None:

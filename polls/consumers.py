@@ -9,6 +9,7 @@ from core.consumers import PushConsumer
 from core.voters import voter_from_scope
 from polls import live, page_state, selectors, viewers
 from polls.models import Poll
+from polls.visibility import viewable_poll
 
 
 class PollTallyConsumer(PushConsumer):
@@ -108,12 +109,14 @@ class PollTallyConsumer(PushConsumer):
     def load_poll(self) -> Poll | None:
         """Find the poll and learn who this viewer is to it."""
         code = self.scope["url_route"]["kwargs"]["code"]
-        poll = Poll.objects.filter(code=code).first()
-        if poll is None:
-            return None
         self.voter = voter_from_scope(self.scope)
         user = self.scope.get("user")
         self.signed_in = bool(user is not None and user.is_authenticated)
+        poll = viewable_poll(
+            code=code, voter=self.voter, is_staff=bool(self.signed_in and user.is_staff)
+        )
+        if poll is None:
+            return None
         self.is_owner = selectors.is_poll_owner(poll=poll, voter=self.voter)
         self.has_voted = selectors.voter_has_voted(poll=poll, voter=self.voter)
         if self.voter.token or self.voter.user_id is not None:

@@ -30,6 +30,10 @@ subscriber lives in its own app's receivers.py, connected in that app's AppConfi
     polls: push the state to every page (each viewer's visibility recomputed).
 - CommentRemoved(poll, ballot_id)
     polls: push the comments; chat: drop the comment from the answers' snippets.
+- PollHidden(poll, reason)
+    Moderators took the poll down. notifications: tell the owner why.
+- PollRestored(poll)
+    Moderators put a hidden poll back. notifications: tell the owner.
 
 The poll in a payload is the instance the service wrote through, as of the commit.
 """
@@ -111,3 +115,14 @@ class CommentRemoved(Event):
 
     poll: Poll
     ballot_id: int
+
+
+@dataclass(frozen=True)
+class PollHidden(Event):
+    poll: Poll
+    reason: str
+
+
+@dataclass(frozen=True)
+class PollRestored(Event):
+    poll: Poll

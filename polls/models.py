@@ -18,6 +18,18 @@ def new_poll_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+class PollQuerySet(models.QuerySet):
+    def public(self):
+        """Polls anyone may find: listed and not hidden by moderators. Search, recent polls
+        and every listing go through this; a single poll's page goes through
+        polls.visibility, which also lets its owner and staff see it hidden."""
+        return self.filter(listed=True, hidden_at__isnull=True)
+
+    def reachable(self):
+        """Polls whose link works for everyone (listed or not): not hidden."""
+        return self.filter(hidden_at__isnull=True)
+
+
 class Poll(models.Model):
     class ChoiceType(models.TextChoices):
         SINGLE = "single", "One answer"
@@ -61,6 +73,12 @@ class Poll(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     closed_at = models.DateTimeField(null=True, blank=True)
     question_edited = models.BooleanField(default=False)
+    hidden_at = models.DateTimeField(
+        null=True, blank=True, help_text="Hidden by moderators: answers 404 to everyone else."
+    )
+    hidden_reason = models.CharField(
+        max_length=300, blank=True, help_text="Shown to the owner while the poll is hidden."
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -73,6 +91,8 @@ class Poll(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PollQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -91,6 +111,10 @@ class Poll(models.Model):
     @property
     def allows_vote_changes(self) -> bool:
         return self.vote_changes == self.VoteChanges.ALLOWED
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
 
     def is_closed(self, now=None) -> bool:
         now = now or timezone.now()
@@ -203,3 +227,45 @@ class IdempotentVote(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class PollTemplate(models.Model):
+    """A ready-made question with its options and settings, to start a poll from.
+
+    The starter set (no owner) is loaded by a data migration; a signed-in owner can save
+    any of their polls as a personal template, seen only by them.
+    """
+
+    class Category(models.TextChoices):
+        TEAM = "team", "Team and work"
+        CLASS = "class", "Class and school"
+        EVENTS = "events", "Events and plans"
+        FEEDBACK = "feedback", "Feedback"
+        FUN = "fun", "Fun and icebreakers"
+        MINE = "mine", "Saved by you"
+
+    title = models.CharField(max_length=120)
+    category = models.CharField(max_length=10, choices=Category.choices)
+    question = models.CharField(max_length=500)
+    description = models.TextField(max_length=2000, blank=True)
+    options = models.JSONField(help_text="The option texts, in order.")
+    form_settings = models.JSONField(
+        default=dict, blank=True, help_text="Create-form settings, by field name."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="poll_templates",
+        help_text="Empty for the starter set everyone sees.",
+    )
+    uses = models.PositiveIntegerField(default=0, help_text="Polls created from it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uses", "title"]
+        indexes = [models.Index(fields=["owner", "-uses"], name="template_popular")]
+
+    def __str__(self):
+        return self.title

@@ -175,7 +175,7 @@ def recent_comments(*, poll: Poll, limit: int = 20) -> list[Ballot]:
 
 
 def recent_public_polls(*, limit: int = 10) -> list[Poll]:
-    return list(Poll.objects.filter(listed=True).order_by("-created_at")[:limit])
+    return list(Poll.objects.public().order_by("-created_at")[:limit])
 
 
 def poll_keyword_search(*, query: str, limit: int = 20) -> list[Poll]:
@@ -184,7 +184,7 @@ def poll_keyword_search(*, query: str, limit: int = 20) -> list[Poll]:
     One full-text query whatever the number of words (core/fulltext.py).
     """
     ranked = poll_search_ids(query=query, limit=limit)
-    by_id = Poll.objects.filter(pk__in=ranked, listed=True).in_bulk()
+    by_id = Poll.objects.public().filter(pk__in=ranked).in_bulk()
     return [by_id[poll_id] for poll_id in ranked if poll_id in by_id]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from polls.views import embed, my_polls, owner, pages, present, share, voting
+from polls.views import embed, my_polls, owner, pages, present, share, templates, voting
 
 app_name = "polls"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("create", pages.create, name="create"),
     path("create/option", pages.option_field, name="option-field"),
+    path("templates/", templates.template_list, name="templates"),
     path("my/", my_polls.my_polls, name="my-polls"),
     path("poll/<str:code>", pages.detail, name="detail"),
     path("poll/<str:code>/share", share.share, name="share"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("poll/<str:code>/present", present.present, name="present"),
     path("poll/<str:code>/embed", embed.embed, name="embed"),
     path("poll/<str:code>/reveal", owner.reveal, name="reveal"),
+    path("poll/<str:code>/save-template", templates.save_template, name="save-template"),
     path("poll/<str:code>/results", pages.results, name="results"),
     path("poll/<str:code>/qr.svg", share.qr_svg, name="qr-svg"),
     path("poll/<str:code>/qr.png", share.qr_png, name="qr-png"),

@@ -41,6 +41,7 @@ env = environ.Env(
     RATELIMIT_SIGNUP_PER_IP=(str, "5/h"),
     RATELIMIT_API_TOKEN_PER_USER=(str, "10/h"),
     RATELIMIT_VERIFY_EMAIL_PER_USER=(str, "5/h"),
+    RATELIMIT_REPORT_PER_IP=(str, "10/h"),
     NOTIFY_VOTE_BATCH_SECONDS=(int, 300),
     PERIODIC_TASKS_IN_PROCESS=(bool, True),
     EMBED_ALLOWED_ORIGINS=(list, ["*"]),
@@ -96,6 +97,8 @@ INSTALLED_APPS = [
     "chat",
     "notifications",
     "analytics",
+    "audit",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -321,6 +324,7 @@ RATELIMITS = {
     "ask-poll-day": f"{env('ASK_MODEL_CALLS_PER_POLL_PER_DAY')}/d",
     "api-token": env("RATELIMIT_API_TOKEN_PER_USER"),
     "verify-email": env("RATELIMIT_VERIFY_EMAIL_PER_USER"),
+    "report-ip": env("RATELIMIT_REPORT_PER_IP"),
 }
 # Open WebSockets per client address (or IPv6 /64) on one server process (core/sockets.py).
 WS_SOCKETS_PER_ADDRESS = env("WS_SOCKETS_PER_ADDRESS")

@@ -33,6 +33,7 @@ from polls.api.schemas import (
 from polls.forms import TEXT_VALIDATORS, PollCreateForm, PollEditForm, VoteForm
 from polls.models import Ballot, Poll
 from polls.views.voting import VOTE_STATUS, vote_body
+from polls.visibility import viewable_poll
 
 PAGE_SIZE = 20
 SEARCH_MAX_RESULTS = 100
@@ -65,8 +66,10 @@ def first_error(form) -> Refused:
     return Refused(400, code, error.messages[0], None if field == "__all__" else field)
 
 
-def poll_or_404(code: str) -> Poll:
-    poll = Poll.objects.filter(code=code).first() if CODE_PATTERN.match(code) else None
+def poll_or_404(request, code: str) -> Poll:
+    poll = None
+    if CODE_PATTERN.match(code):
+        poll = viewable_poll(code=code, voter=voter_from_request(request), is_staff=False)
     if poll is None:
         raise Refused(
             404, "not_found", "There is no poll with this code; it may have been deleted."
@@ -75,7 +78,7 @@ def poll_or_404(code: str) -> Poll:
 
 
 def owned_poll(request, code: str) -> Poll:
-    poll = poll_or_404(code)
+    poll = poll_or_404(request, code)
     if not selectors.is_poll_owner(poll=poll, voter=voter_from_request(request)):
         hint = (
             "It belongs to another account."
@@ -201,7 +204,7 @@ def poll_create(request, payload: PollCreateIn, response: HttpResponse):
 @router.get("/polls/{code}", response={200: PollDetail, **refusals()}, summary="Read a poll")
 def poll_read(request, code: str):
     """A poll's text, options and settings (any poll whose code you have, listed or not)."""
-    return detail(request, poll_or_404(code))
+    return detail(request, poll_or_404(request, code))
 
 
 @router.patch("/polls/{code}", response={200: PollDetail, **refusals()}, summary="Edit a poll")
@@ -224,7 +227,7 @@ def poll_update(request, code: str, payload: PollEditIn):
 @router.delete("/polls/{code}", response={204: None, **refusals()}, summary="Delete a poll")
 def poll_delete(request, code: str):
     """Owner: delete the poll with its votes and comments."""
-    services.poll_delete(poll=owned_poll(request, code))
+    services.poll_delete(poll=owned_poll(request, code), actor=request.user)
     return Status(204, None)
 
 
@@ -236,7 +239,7 @@ def owner_results(poll: Poll) -> dict:
 def poll_close(request, code: str):
     """Owner: close the poll now; answers its final results."""
     poll = owned_poll(request, code)
-    services.poll_close(poll=poll)
+    services.poll_close(poll=poll, actor=request.user)
     return owner_results(poll)
 
 
@@ -244,7 +247,7 @@ def poll_close(request, code: str):
 def poll_reopen(request, code: str):
     """Owner: open a closed poll for votes again (a past close time is cleared)."""
     poll = owned_poll(request, code)
-    services.poll_reopen(poll=poll)
+    services.poll_reopen(poll=poll, actor=request.user)
     return owner_results(poll)
 
 
@@ -272,7 +275,7 @@ def vote(
     """Cast a vote as the poll page does; a retry with the same Idempotency-Key gets the
     first answer again and casts no second vote. Without a voter token (or account) the
     answer's X-Voter-Token header carries a new one: send it on your next requests."""
-    poll = poll_or_404(code)
+    poll = poll_or_404(request, code)
     voter = voter_from_request(request)
     hit(request, scope="vote-ip", ident=voter.ip)
     hit(request, scope="vote-voter", ident=voter.rate_key)
@@ -306,7 +309,7 @@ def results(
 ):
     """The results document; its ETag lets a poller ask again cheaply (304 when unchanged).
     Where the poll hides results from you, `results_visible` is false and counts are null."""
-    document = results_document(request, poll_or_404(code))
+    document = results_document(request, poll_or_404(request, code))
     etag = (
         '"' + hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32] + '"'
     )
@@ -324,7 +327,7 @@ def comments(
     request, code: str, cursor: str = Query("", max_length=200, description="`next` of before")
 ):
     """The poll's comments anyone may read, newest first."""
-    poll = poll_or_404(code)
+    poll = poll_or_404(request, code)
     ballots, next_cursor = keyset_page(
         selectors.visible_comments(poll_id=poll.pk).only("pk", "comment", "created_at"),
         cursor,
@@ -347,5 +350,5 @@ def comment_remove(request, code: str, comment_id: int):
         and Ballot.objects.filter(pk=comment_id, poll=poll).exclude(comment="").exists()
     ):
         raise Refused(404, "not_found", "This poll has no comment with this id.")
-    services.comment_remove(poll=poll, ballot_id=comment_id)
+    services.comment_remove(poll=poll, ballot_id=comment_id, actor=request.user)
     return Status(204, None)

@@ -8,6 +8,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import Action
+from audit.services import audit_record
 from core.events import announce
 from core.security import keyed_hash, keyed_hash_candidates
 from polls.events import (
@@ -70,7 +72,18 @@ def poll_create(
     return poll
 
 
-def poll_close(*, poll: Poll, closed_at: datetime | None = None) -> bool:
+def _audit(actor, action: Action, poll: Poll, **details) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="poll",
+        object_id=poll.code,
+        object_label=poll.question,
+        **details,
+    )
+
+
+def poll_close(*, poll: Poll, closed_at: datetime | None = None, actor=None) -> bool:
     """Close the poll (now, or at its passed close time); waits for votes in flight, which
     all count. Announces the final tally and tells the owner. False if already closed."""
     with transaction.atomic():
@@ -79,6 +92,7 @@ def poll_close(*, poll: Poll, closed_at: datetime | None = None) -> bool:
         closed = Poll.objects.filter(pk=poll.pk, closed_at__isnull=True).update(closed_at=closed_at)
         if closed:
             poll.closed_at = closed_at
+            _audit(actor, Action.CLOSE, poll)
             announce(PollClosed(poll=poll))
     poll.refresh_from_db(fields=["closed_at"])
     return bool(closed)
@@ -94,12 +108,13 @@ def polls_close_due() -> int:
     return closed
 
 
-def poll_reopen(*, poll: Poll) -> None:
+def poll_reopen(*, poll: Poll, actor=None) -> None:
     """Reopen a closed poll; a past close time is cleared so it stays open."""
     with transaction.atomic():
         lock_poll_exclusively(poll)
         Poll.objects.filter(pk=poll.pk).update(closed_at=None, closes_at=None)
         poll.closed_at = poll.closes_at = None
+        _audit(actor, Action.REOPEN, poll)
         announce(PollReopened(poll=poll))
     poll.refresh_from_db(fields=["closed_at", "closes_at"])
 
@@ -214,16 +229,17 @@ def poll_reveal(*, poll: Poll, revealed: bool) -> bool:
     return bool(changed)
 
 
-def poll_delete(*, poll: Poll) -> None:
+def poll_delete(*, poll: Poll, actor=None) -> None:
     """Delete the poll with its options, votes, tallies and snippets."""
     with transaction.atomic():
         lock_poll_exclusively(poll)
+        _audit(actor, Action.DELETE, poll)
         poll_id = poll.pk
         poll.delete()
         poll_search_sync(poll_id=poll_id)
 
 
-def comment_remove(*, poll: Poll, ballot_id: int) -> bool:
+def comment_remove(*, poll: Poll, ballot_id: int, actor=None) -> bool:
     """Hide a vote's comment from the poll page and from answers; False if nothing changed."""
     with transaction.atomic():
         removed = (
@@ -232,5 +248,6 @@ def comment_remove(*, poll: Poll, ballot_id: int) -> bool:
             .update(comment_removed=True)
         )
         if removed:
+            _audit(actor, Action.COMMENT_REMOVE, poll, ballot_id=ballot_id)
             announce(CommentRemoved(poll=poll, ballot_id=ballot_id))
     return bool(removed)

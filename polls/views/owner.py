@@ -15,6 +15,7 @@ from polls import selectors, services
 from polls.forms import MAX_OPTIONS, OPTIONS_LOCKED, PollEditForm
 from polls.models import Ballot, Poll
 from polls.views.pages import is_owner, poll_context
+from polls.visibility import poll_or_404
 
 
 def owner_only(view):
@@ -22,7 +23,7 @@ def owner_only(view):
 
     @functools.wraps(view)
     def wrapper(request, code, **kwargs):
-        poll = get_object_or_404(Poll, code=code)
+        poll = poll_or_404(request, code)
         if not is_owner(request, poll):
             hint = (
                 "It belongs to another account."
@@ -153,14 +154,14 @@ def owner_state_changed(request, poll: Poll, message: str):
 @require_POST
 @owner_only
 def close(request, poll):
-    services.poll_close(poll=poll)
+    services.poll_close(poll=poll, actor=request.user)
     return owner_state_changed(request, poll, "The poll is closed; these are its final results.")
 
 
 @require_POST
 @owner_only
 def reopen(request, poll):
-    services.poll_reopen(poll=poll)
+    services.poll_reopen(poll=poll, actor=request.user)
     return owner_state_changed(request, poll, "The poll is open for votes again.")
 
 
@@ -171,7 +172,7 @@ def delete(request, poll):
         votes = selectors.poll_tally(poll=poll).total_votes
         return render(request, "polls/poll_delete.html", {"poll": poll, "votes": votes})
     question = poll.question
-    services.poll_delete(poll=poll)
+    services.poll_delete(poll=poll, actor=request.user)
     if is_json_request(request):
         return HttpResponse(status=204)
     messages.success(request, f"Deleted “{question}”.")
@@ -185,7 +186,7 @@ def delete(request, poll):
 @owner_only
 def comment_remove(request, poll, ballot_id):
     get_object_or_404(Ballot.objects.only("pk"), pk=ballot_id, poll=poll)
-    services.comment_remove(poll=poll, ballot_id=ballot_id)
+    services.comment_remove(poll=poll, ballot_id=ballot_id, actor=request.user)
     if is_json_request(request):
         return JsonResponse({"removed": True, "ballot_id": ballot_id})
     if request.htmx:

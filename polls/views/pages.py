@@ -2,10 +2,10 @@
 
 Sharing (the share page, QR codes, the result card) lives in polls/views/share.py."""
 
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.http import BadRequest, is_json_request, json_error, read_payload, redirect_after_post
 from core.ratelimit import ratelimit_hit
@@ -15,8 +15,10 @@ from polls import live, page_state, selectors, services
 from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
 from polls.models import Poll
 from polls.services import VoteResult
+from polls.services.templates import template_used, templates_for
 from polls.sharing.opengraph import opengraph
 from polls.viewers import viewer_count
+from polls.visibility import poll_or_404
 
 DEFAULT_OPTION_FIELDS = 3
 VOTE_MESSAGES = {
@@ -78,6 +80,26 @@ def home(request):
     return render(request, "polls/home.html", home_context(request))
 
 
+def create_from_template(request):
+    """/create?template=<id>: the create form filled in from a template."""
+    template_id = request.GET.get("template", "")
+    template = (
+        templates_for(request.user).filter(pk=template_id).first()
+        if template_id.isdigit()
+        else None
+    )
+    if template is None:
+        raise Http404("No such template")
+    initial = {
+        "question": template.question,
+        "description": template.description,
+        **template.form_settings,
+    }
+    context = home_context(request, PollCreateForm(initial=initial), list(template.options))
+    context["template"] = template
+    return render(request, "polls/home.html", context)
+
+
 @require_GET
 def option_field(request):
     """One more option input for the create form (the "Add option" button)."""
@@ -88,8 +110,10 @@ def option_field(request):
     return render(request, "polls/home.html#option-input", {"number": number, "value": ""})
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def create(request):
+    if request.method != "POST":
+        return create_from_template(request)
     json_client = is_json_request(request)
     ratelimit_hit(scope="create-ip", ident=client_ip(request))
     try:
@@ -122,6 +146,8 @@ def create(request):
         owner=request.user if request.user.is_authenticated else None,
         creator_token=request.voter_token,
     )
+    if payload.get("template", "").isdigit():
+        template_used(template_id=int(payload["template"]), user=request.user)
     share_url = reverse("polls:share", kwargs={"code": poll.code})
     document = {"code": poll.code, "url": poll.get_absolute_url(), "share_url": share_url}
     return redirect_after_post(request, share_url, json=document, status=201)
@@ -132,7 +158,7 @@ def create(request):
 
 @require_GET
 def detail(request, code):
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     context = poll_context(request, poll)
     # After a plain form post: ?voted=1 (a new vote), =changed or =withdrawn.
     outcome = {"1": VoteResult.ACCEPTED, "changed": VoteResult.CHANGED}.get(
@@ -153,7 +179,7 @@ def detail(request, code):
 
 @require_GET
 def results(request, code):
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     context = poll_context(request, poll)
     body = selectors.results_json(
         poll=poll, tally=context["tally"], visible=context["results_visible"]

@@ -1,17 +1,18 @@
 """The presenter view: a poll's live results full-window, for a projector or a stream."""
 
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from polls.models import Poll
 from polls.sharing.opengraph import opengraph
 from polls.views.pages import poll_context
+from polls.visibility import poll_or_404
 
 
 @require_GET
 def present(request, code):
     """Big live bars, the join link and its QR code; what this browser may see, no more."""
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     context = poll_context(request, poll)
     poll_url = request.build_absolute_uri(poll.get_absolute_url())
     context.update(

@@ -4,17 +4,17 @@ import hashlib
 import html
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_GET, require_safe
 
-from polls.models import Poll
 from polls.qr import qr_code_png, qr_code_svg
 from polls.sharing import card
 from polls.sharing.links import absolute, poll_link
 from polls.sharing.opengraph import opengraph
 from polls.views.pages import is_owner
+from polls.visibility import poll_or_404
 
 QR_MAX_AGE = 86400
 EMBED_HEIGHT = 560
@@ -40,7 +40,7 @@ def embed_route_exists(code: str) -> bool:
 
 @require_GET
 def share(request, code):
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     embed_url = absolute(request, f"/poll/{poll.code}/embed")
     return render(
         request,
@@ -73,7 +73,7 @@ def cached_image(request, body: bytes, *, content_type: str, fingerprint: str, m
 
 
 def qr_answer(request, code: str, *, render_code, content_type: str):
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     link = poll_link(request, poll, source="qr")
     body = render_code(link)
     fingerprint = hashlib.sha256(f"{content_type}:{link}".encode()).hexdigest()[:32]
@@ -97,7 +97,7 @@ def qr_png(request, code):
 @require_safe
 def card_png(request, code):
     """The result card of link previews (og:image), the same for every viewer."""
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     body, fingerprint = card.card_png(poll)
     return cached_image(
         request,

@@ -1,7 +1,7 @@
 """Casting a vote, answered as JSON, an htmx panel, or a redirect back to the poll."""
 
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from core.http import BadRequest, error_body, is_json_request, json_error, read_payload, see_other
@@ -12,6 +12,7 @@ from polls.forms import VoteForm
 from polls.models import Poll
 from polls.services import VoteResult
 from polls.views.pages import VOTE_MESSAGES, poll_context
+from polls.visibility import poll_or_404
 
 VOTE_STATUS = {
     VoteResult.ALREADY_VOTED: 409,
@@ -42,7 +43,7 @@ def vote_body(outcome: services.VoteOutcome) -> dict:
 
 @require_POST
 def vote(request, code):
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     json_client = is_json_request(request)
     voter = voter_from_request(request)
     options = list(poll.options.all())
@@ -99,7 +100,7 @@ def answer_outcome(request, poll: Poll, outcome: services.VoteOutcome, *, status
 @require_POST
 def withdraw(request, code):
     """Take back this browser's vote where the poll allows it (409 with the reason if not)."""
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     voter = voter_from_request(request)
     ratelimit_hit(scope="vote-ip", ident=voter.ip)
     ratelimit_hit(scope="vote-voter", ident=voter.rate_key)
@@ -126,7 +127,7 @@ def kept_vote(request) -> dict:
 
 def vote_resend(request, code):
     """A vote refused for an out-of-date token: the poll again, the choice kept, a fresh token."""
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     context = poll_context(request, poll, message=STALE_VOTE_MESSAGE)
     context.update(kept_vote(request))
     if request.htmx:

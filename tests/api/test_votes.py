@@ -157,3 +157,18 @@ def test_vote_comment_is_listed_with_the_comments(voter_api, anonymous_api, poll
     )
     items = anonymous_api.get(f"/polls/{poll.code}/comments").json()["items"]
     assert [item["text"] for item in items] == ["Red!"]
+
+
+@pytest.mark.parametrize("endpoint", ["vote", "ask"])
+def test_a_form_body_from_a_browser_session_is_refused_with_415(endpoint, db):
+    """A form post to a JSON endpoint, through the cookie session's CSRF check (which reads
+    the form), gets 415 and what to send instead, not a server error."""
+    poll = PollFactory()
+    browser = open_browser()
+    response = browser.post(
+        f"/api/v1/polls/{poll.code}/{endpoint}",
+        {"option": "1"},
+        HTTP_X_CSRFTOKEN=browser.csrf_token,
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"

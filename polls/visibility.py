@@ -1,0 +1,36 @@
+"""Who may reach a poll at all: the one rule every read path goes through.
+
+Anyone with its link reaches a poll, unless moderators hid it: then only its owner (who is
+shown why) and staff do. Everyone else is answered as if the poll did not exist (404, a
+refused socket), so a hidden poll's existence is not confirmed. Listings and search use
+Poll.objects.public(), the same rule for polls nobody holds a link to.
+"""
+
+from django.http import Http404
+
+from core.voters import Voter, voter_from_request
+from polls.models import Poll
+from polls.selectors import is_poll_owner
+
+
+def poll_visible_to(*, poll: Poll, voter: Voter, is_staff: bool = False) -> bool:
+    if not poll.is_hidden:
+        return True
+    return is_staff or is_poll_owner(poll=poll, voter=voter)
+
+
+def viewable_poll(*, code: str, voter: Voter, is_staff: bool = False) -> Poll | None:
+    """The poll with this code if this viewer may reach it, else None."""
+    poll = Poll.objects.filter(code=code).first()
+    if poll is None or not poll_visible_to(poll=poll, voter=voter, is_staff=is_staff):
+        return None
+    return poll
+
+
+def poll_or_404(request, code: str) -> Poll:
+    poll = viewable_poll(
+        code=code, voter=voter_from_request(request), is_staff=request.user.is_staff
+    )
+    if poll is None:
+        raise Http404("No such poll")
+    return poll
