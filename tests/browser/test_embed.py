@@ -1,10 +1,22 @@
 """The embed in a real browser, framed by a page of another site and of the same site."""
 
+import datetime
 import http.server
+import ipaddress
 import re
+import ssl
+import subprocess
 import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from playwright.sync_api import BrowserContext, Page, expect
 
 from polls.models import Ballot, Poll
@@ -12,7 +24,15 @@ from tests.accounts.factories import UserFactory
 from tests.browser.conftest import cast_api_vote
 from tests.helpers import session_id
 from tests.polls.factories import PollFactory
-from tests.server import LiveServer
+from tests.server import (
+    BASE_DIR,
+    DAPHNE,
+    START_TIMEOUT,
+    LiveServer,
+    daphne_env,
+    free_port,
+    stop_daphne,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -173,3 +193,127 @@ def test_analytics_page_follows_votes_live(browser_context, live_daphne: LiveSer
     expect(page.locator("[data-stat=votes]")).to_have_text("1", timeout=LIVE)
     expect(page.locator("[data-chart] rect[data-votes='1']")).to_have_count(1)
     assert page.evaluate("window.analyticsNoReload === true")
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (the browser is told to accept it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = directory / "key.pem", directory / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def trust(server: LiveServer) -> ssl.SSLContext:
+    """Trust the TLS server's own certificate (written beside its log)."""
+    return ssl.create_default_context(cafile=server.log_path.parent / "cert.pem")
+
+
+@pytest.fixture
+def tls_daphne(django_db_setup, tmp_path) -> Iterator[LiveServer]:
+    """Tally served over TLS by daphne, on the test database."""
+    key_path, cert_path = self_signed_certificate(tmp_path)
+    port = free_port()
+    log_path = tmp_path / "daphne-tls.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                str(DAPHNE),
+                "-e",
+                f"ssl:port={port}:interface=127.0.0.1:privateKey={key_path}:certKey={cert_path}",
+                "config.asgi:application",
+            ],
+            cwd=BASE_DIR,
+            env=daphne_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url=f"https://127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, server.log_tail()
+            try:
+                if (
+                    httpx.get(f"{server.url}/health", verify=trust(server), timeout=2).status_code
+                    == 200
+                ):
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.2)
+        yield server
+    finally:
+        stop_daphne(process)
+
+
+def test_embed_on_another_site_over_tls_votes_once_with_partitioned_cookies(
+    browser_context, tls_daphne: LiveServer, host_server
+):
+    """Over TLS the cross-site frame keeps its partitioned cookies: it votes, shows the
+    live tally, and a second vote from the frame is refused."""
+    poll = PollFactory(question="Tabs or spaces?", options=["Tabs", "Spaces"])
+    context = browser_context(tls_daphne.url, ignore_https_errors=True)
+    page = host_page(context, host_server, "localhost", tls_daphne, poll)
+    frame = embed_frame(page)
+    expect(frame.locator("#poll-question")).to_have_text("Tabs or spaces?")
+    expect(frame.locator("#embed-no-cookies")).to_be_hidden()
+    expect(frame.locator("body")).to_have_attribute("data-live", "on", timeout=LIVE)
+    frame.get_by_label("Spaces", exact=True).check()
+    frame.get_by_role("button", name="Vote").click()
+    expect(frame.locator("#notice")).to_contain_text("Your vote is in.", timeout=LIVE)
+    expect(frame.locator("#ballot")).to_contain_text("You voted for Spaces")
+
+    tabs = poll.options.get(text="Tabs").pk
+    assert api_vote_tls(tls_daphne, poll.code, tabs).status_code == 201
+    expect(frame.locator("#tally")).to_contain_text(votes(2), timeout=LIVE)
+
+    cookies = {cookie["name"]: cookie for cookie in context.cookies(tls_daphne.url)}
+    assert cookies["tally_voter"]["sameSite"] == "None"
+    assert cookies["tally_voter"]["secure"] is True
+    assert cookies["tally_voter"].get("partitionKey")
+
+    page.reload()
+    expect(embed_frame(page).locator("#ballot")).to_contain_text("You voted for Spaces")
+    expect(embed_frame(page).get_by_role("button", name="Vote")).to_have_count(0)
+    assert Ballot.objects.filter(poll=poll).count() == 2
+    assert_poll_page_refused(page, poll)
+
+
+def api_vote_tls(server: LiveServer, code: str, option_id: int) -> httpx.Response:
+    """Vote as a fresh JSON client of the TLS server."""
+    with httpx.Client(base_url=server.url, verify=trust(server), timeout=30) as client:
+        client.get("/")
+        return client.post(
+            f"/poll/{code}/vote",
+            json={"option": [str(option_id)]},
+            headers={
+                "Accept": "application/json",
+                "X-CSRFToken": client.cookies["csrftoken"],
+                "Referer": f"{server.url}/",
+            },
+        )
