@@ -51,7 +51,6 @@ FOCUS_RING = """() => {
   }
   function ratio(a, b) { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
     return (x + 0.05) / (y + 0.05); }
-  const missing = [];
   const active = document.activeElement;
   const style = getComputedStyle(active);
   const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
