@@ -11,13 +11,13 @@ from http.cookies import Morsel
 
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from core.voters import read_voter_cookie, sign_voter_token
-from polls.models import Poll
 from polls.views.pages import poll_context
+from polls.visibility import poll_or_404
 
 
 class PartitionedMorsel(Morsel):
@@ -54,7 +54,7 @@ def embed(request, code):
 
 
 def embed_card(request, code):
-    poll = get_object_or_404(Poll, code=code)
+    poll = poll_or_404(request, code)
     cross_site = is_cross_site_frame(request)
     # Plain HTTP cannot carry a cookie into a cross-site frame: no form, a link instead.
     cookies = "off" if cross_site and not request.is_secure() else "on"
