@@ -3,7 +3,7 @@
 Sharing (the share page, QR codes, the result card) lives in polls/views/share.py."""
 
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -81,8 +81,11 @@ def home(request):
 
 
 def create_from_template(request):
-    """/create?template=<id>: the create form filled in from a template."""
+    """/create?template=<id>: the create form filled in from a template; a bare /create is
+    the home page's form."""
     template_id = request.GET.get("template", "")
+    if not template_id:
+        return redirect(reverse("polls:home") + "#create")
     template = (
         templates_for(request.user).filter(pk=template_id).first()
         if template_id.isdigit()

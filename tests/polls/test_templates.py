@@ -44,6 +44,12 @@ def test_use_opens_the_create_form_prefilled_with_question_options_and_settings(
     assert f'name="template" value="{template.pk}"' in body
 
 
+def test_a_bare_create_address_opens_the_home_pages_form():
+    response = open_browser().get("/create")
+    assert response.status_code == 302
+    assert response["Location"] == "/#create"
+
+
 def test_an_unknown_template_is_404():
     assert open_browser().get("/create?template=999999").status_code == 404
     assert open_browser().get("/create?template=abc").status_code == 404
