@@ -348,6 +348,15 @@ GROQ_CONNECT_TIMEOUT = env("GROQ_CONNECT_TIMEOUT")
 GROQ_READ_TIMEOUT = env("GROQ_READ_TIMEOUT")
 GROQ_ANSWER_TIMEOUT = env("GROQ_ANSWER_TIMEOUT")
 GROQ_MAX_RETRIES = env("GROQ_MAX_RETRIES")
+# Topic tags from Groq (with GROQ_API_KEY set); off, or when a Groq call fails, the local
+# method (chat/tags.py) tags polls.
+GROQ_TAGS = env.bool("GROQ_TAGS", default=False)
+
+# The search matrix every process of the machine maps (chat/search_index.py), one folder
+# per database under it; empty keeps one matrix in each process instead.
+SEARCH_INDEX_DIR = env.str("SEARCH_INDEX_DIR", default=str(BASE_DIR / "var" / "search-index"))
+# k-means cells a search scans once the index is large enough to be split into cells.
+SEARCH_INDEX_PROBES = env.int("SEARCH_INDEX_PROBES", default=16)
 
 LOGGING = {
     "version": 1,

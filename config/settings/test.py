@@ -1,5 +1,8 @@
 """Settings for the test suite: the same wiring as production, fast hashing, limits on."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, env
 
@@ -20,3 +23,7 @@ STORAGES = {
 # Tests run periodic work themselves; a server they start may turn the scheduler on.
 PERIODIC_TASKS_IN_PROCESS = env.bool("PERIODIC_TASKS_IN_PROCESS", default=False)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The shared search index of each test database in a folder of its own, outside the tree.
+SEARCH_INDEX_DIR = env.str(
+    "SEARCH_INDEX_DIR", default=str(Path(tempfile.gettempdir()) / f"tally-search-{_test_name}")
+)
