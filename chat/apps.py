@@ -6,4 +6,7 @@ class ChatConfig(AppConfig):
     verbose_name = "Insights"
 
     def ready(self):
-        from chat import receivers  # noqa: F401 - connects the receivers
+        from chat import receivers, themes  # noqa: F401 - receivers connect on import
+        from polls.selectors import RESULTS_SECTIONS
+
+        RESULTS_SECTIONS["themes"] = themes.results_section

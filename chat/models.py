@@ -55,3 +55,22 @@ class PollTag(models.Model):
 
     def __str__(self):
         return f"{self.label} on {self.poll_id}"
+
+
+class PollThemes(models.Model):
+    """The themes a poll's comments fall into, as last computed off the request path.
+
+    themes is a list of {"label", "size", "options": {option id: authors who chose it},
+    "quotes": [{"ballot_id", "text"}]}; who may see the option counts is decided on reading.
+    """
+
+    poll = models.OneToOneField(Poll, on_delete=models.CASCADE, related_name="themes")
+    themes = models.JSONField(default=list)
+    comment_count = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "poll themes"
+
+    def __str__(self):
+        return f"{len(self.themes)} themes of poll {self.poll_id}"

@@ -1,9 +1,17 @@
-"""The search index and the answers' snippets follow the polls' text and comments."""
+"""The search index, the answers' snippets and the comment themes follow the polls' text,
+comments and votes."""
 
 from django.dispatch import receiver
 
 from chat import tasks
-from polls.events import CommentRemoved, PollCreated, PollUpdated, VoteAccepted, VoteChanged
+from polls.events import (
+    CommentRemoved,
+    PollCreated,
+    PollUpdated,
+    VoteAccepted,
+    VoteChanged,
+    VoteWithdrawn,
+)
 
 
 @receiver(PollCreated.signal, dispatch_uid="chat.embed_created_poll")
@@ -16,14 +24,23 @@ def embed_poll(sender, event, **kwargs):
 def embed_comment(sender, event: VoteAccepted, **kwargs):
     if event.comment.strip():
         tasks.queue_comment_embedding(event.ballot_id)
+        tasks.queue_themes(event.poll.pk)
 
 
 @receiver(VoteChanged.signal, dispatch_uid="chat.embed_changed_comment")
 def embed_changed_comment(sender, event: VoteChanged, **kwargs):
     if event.comment_changed:
         tasks.queue_comment_embedding(event.ballot_id)  # embeds the new text, or drops it
+    if event.comment_changed or event.comment.strip():
+        tasks.queue_themes(event.poll.pk)  # its text, or its author's options, changed
 
 
 @receiver(CommentRemoved.signal, dispatch_uid="chat.drop_removed_comment")
 def drop_removed_comment(sender, event: CommentRemoved, **kwargs):
     tasks.queue_comment_embedding(event.ballot_id)
+    tasks.queue_themes(event.poll.pk)
+
+
+@receiver(VoteWithdrawn.signal, dispatch_uid="chat.regroup_after_withdrawal")
+def regroup_after_withdrawal(sender, event: VoteWithdrawn, **kwargs):
+    tasks.queue_themes(event.poll.pk)  # a withdrawn ballot takes its comment with it

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from chat import embeddings, search
+from chat import embeddings, lexical, search
 from chat.events import QuestionAsked
 from chat.models import Snippet
 from core.events import announce
@@ -77,6 +77,12 @@ def _store(*, poll_id: int, sources: list[SnippetSource], known: dict) -> int:
         )
         if any(source.kind != Snippet.Kind.COMMENT for source, _ in changed):
             transaction.on_commit(_index_changed, robust=True)  # comments are not searched
+        stored = Snippet.objects.filter(poll_id=poll_id).values_list("id", "kind", "source_id")
+        by_source = {(kind, source_id): pk for pk, kind, source_id in stored}
+        lexical.index_snippets(
+            poll_id=poll_id,
+            texts={by_source[(src.kind, src.source_id)]: src.text for src, _ in changed},
+        )
     return len(rows)
 
 
@@ -103,6 +109,7 @@ def poll_snippets_sync(*, poll_id: int) -> int:
     if stale:
         with transaction.atomic():
             Snippet.objects.filter(id__in=stale).delete()
+            lexical.drop_snippets(poll_id=poll_id, snippet_ids=stale)
             # Restamp the question so that search indexes reload this poll's row.
             Snippet.objects.filter(poll_id=poll_id, kind=Snippet.Kind.POLL).update(
                 updated_at=timezone.now()
@@ -124,7 +131,10 @@ def comment_snippet_sync(*, ballot_id: int) -> int:
             or ""
         ).strip()
     if not comment:
-        Snippet.objects.filter(kind=Snippet.Kind.COMMENT, source_id=ballot_id).delete()
+        gone = Snippet.objects.filter(kind=Snippet.Kind.COMMENT, source_id=ballot_id)
+        for snippet_id, snippet_poll_id in gone.values_list("id", "poll_id"):
+            lexical.drop_snippets(poll_id=snippet_poll_id, snippet_ids=[snippet_id])
+        gone.delete()
         return 0
     digest = (
         Snippet.objects.filter(kind=Snippet.Kind.COMMENT, source_id=ballot_id)

@@ -1,5 +1,5 @@
-"""Celery tasks: embed a poll's text or a comment and tag the poll; each only calls the
-chat services and tags."""
+"""Celery tasks: embed a poll's text or a comment, tag the poll, regroup its comment themes;
+each only calls the chat services, tags and themes."""
 
 import logging
 import threading
@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from celery import shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 
-from chat import search, services, tags
+from chat import search, services, tags, themes
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,12 @@ def embed_poll(poll_id: int) -> None:
 @shared_task(ignore_result=True)
 def embed_comment(ballot_id: int) -> None:
     services.comment_snippet_sync(ballot_id=ballot_id)
+
+
+@shared_task(ignore_result=True)
+def refresh_themes(poll_id: int) -> None:
+    cache.delete(_themes_key(poll_id))  # comments from now on queue the next refresh
+    themes.poll_themes_refresh(poll_id=poll_id)
 
 
 # On the embedded default Celery runs tasks eagerly, in the caller: the first embedding
@@ -52,11 +59,13 @@ def _run(task, args: tuple) -> None:
         connections.close_all()  # this thread's connections only
 
 
-def enqueue(task, *args) -> None:
+def enqueue(task, *args, countdown: float = 0) -> None:
     """Queue an embedding task; a failure is logged, never raised into a vote or a poll."""
     try:
         if task.app.conf.task_always_eager and getattr(settings, "EMBED_IN_BACKGROUND", True):
             _background().submit(_run, task, args)
+        elif countdown and not task.app.conf.task_always_eager:
+            task.apply_async(args=args, countdown=countdown)
         else:
             task.delay(*args)
     except Exception:
@@ -77,6 +86,26 @@ def queue_poll_embedding(poll_id: int) -> None:
 
 def queue_comment_embedding(ballot_id: int) -> None:
     enqueue(embed_comment, ballot_id)
+
+
+def _themes_key(poll_id: int) -> str:
+    return f"chat:themes-queued:{poll_id}"
+
+
+def queue_themes(poll_id: int) -> None:
+    """Queue one regrouping of the poll's themes for all comments of the next few seconds.
+
+    The first comment queues it THEMES_COALESCE_SECONDS ahead and marks it queued; later
+    ones see the mark and add nothing. Without the cache, every comment queues its own.
+    """
+    delay = settings.THEMES_COALESCE_SECONDS
+    try:
+        first = cache.add(_themes_key(poll_id), 1, timeout=max(1, int(delay * 3)))
+    except Exception:
+        logger.warning("Could not coalesce the themes of poll %s", poll_id, exc_info=True)
+        first = True
+    if first:
+        enqueue(refresh_themes, poll_id, countdown=delay)
 
 
 @worker_process_init.connect

@@ -151,3 +151,39 @@ def search(*, kind: str, query: str, limit: int = 20) -> list[tuple[int, float]]
             return []
         raise
     return [(int(object_id), float(score)) for object_id, score in rows]
+
+
+def _fts5_any_query(terms: list[str]) -> str:
+    return " OR ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+
+
+def search_any(*, kind: str, query: str, limit: int = 20) -> list[tuple[int, float]]:
+    """Return up to `limit` (object id, score) of `kind` matching any word, best first.
+
+    For ranking a known, small set (one poll's snippets, say) by how many of the query's
+    words each holds and how rare they are; `search` is the one for finding.
+    """
+    terms = words(query)
+    if not terms:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            timeout = int(settings.SEARCH_STATEMENT_TIMEOUT_MS)
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout)])
+            cursor.execute(
+                "SELECT object_id, ts_rank(document, q) AS score"
+                " FROM core_fulltext, to_tsquery('simple', %s) AS q"
+                " WHERE kind = %s AND document @@ q"
+                " ORDER BY score DESC, object_id ASC LIMIT %s",
+                [" | ".join(f"{term}:*" for term in terms), kind, limit],
+            )
+        else:
+            cursor.execute(
+                "SELECT object_id, -bm25(core_fulltext, 0, 0, 2.0, 1.0) AS score"
+                " FROM core_fulltext"
+                " WHERE core_fulltext MATCH %s AND kind = %s"
+                " ORDER BY score DESC, object_id ASC LIMIT %s",
+                [_fts5_any_query(terms), kind, limit],
+            )
+        rows = cursor.fetchall()
+    return [(int(object_id), float(score)) for object_id, score in rows]

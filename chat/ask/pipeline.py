@@ -1,7 +1,10 @@
 """One answer from question to finished state: the fragments it sends, what it times, and the
 order of the work. Embedding the question and reading the poll run side by side; the model's
 tokens (or the local answer's pieces) go out batched as chunk fragments, and the answer
-always ends with a finish fragment carrying any error, the sources and the tally line."""
+always ends with a finish fragment carrying any error, the sources and the tally line.
+A model's answer is checked once it has streamed (chat.ask.check); where the check had to
+correct it, the finish fragment replaces the streamed text with the checked one, marked
+"corrected"."""
 
 import asyncio
 import logging
@@ -14,6 +17,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from chat.ask.check import check_answer
 from chat.ask.llm import Timings, groq_tokens, provider_message
 from chat.ask.prompt import build_messages
 from chat.ask.retrieval import embed_question, poll_facts, rank, with_sources
@@ -110,9 +114,13 @@ async def answer_question(
         # Embedding (CPU) and reading the poll (database) overlap.
         vector, found = await asyncio.gather(
             sync_to_async(embed_question, thread_sensitive=False)(question),
-            database_sync_to_async(poll_facts)(poll_id=poll_id, voter=voter),
+            database_sync_to_async(poll_facts)(poll_id=poll_id, voter=voter, question=question),
         )
-        facts = None if found is None else with_sources(found[0], rank(found[1], vector))
+        facts = (
+            None
+            if found is None
+            else with_sources(found[0], rank(found[1], vector, found[0].lexical), question)
+        )
     except Exception:
         logger.exception("Could not gather the facts to answer a question on poll %s", poll_id)
         facts = None
@@ -123,7 +131,10 @@ async def answer_question(
         await send(render("failed", message=message))
         return
 
+    streamed: list[str] = []
+
     async def send_text(text: str) -> None:
+        streamed.append(text)
         await send(render("chunk", text=text))
 
     ai = bool(settings.GROQ_API_KEY)
@@ -132,7 +143,7 @@ async def answer_question(
     if ai:
         tokens = groq_tokens(build_messages(facts=facts, question=question), timings)
     else:
-        tokens = _words(local_answer(facts))
+        tokens = _words(local_answer(facts, question))
     try:
         async with asyncio.timeout(settings.GROQ_ANSWER_TIMEOUT):
             sent = await stream_batched(tokens, send_text, timings)
@@ -143,11 +154,17 @@ async def answer_question(
         error_message = provider_message(error, started=bool(timings.first_frame))
     if not error_message and not sent:
         error_message = "The AI service sent an empty answer. Try asking in other words."
+    corrected_text = ""
+    if ai and not error_message:
+        checked = check_answer("".join(streamed), facts, question)
+        if checked.corrected:
+            corrected_text = checked.text or "The answer did not hold up against the poll's data."
     await send(
         render(
             "finish",
             error=error_message,
             ai=ai,
+            corrected_text=corrected_text,
             comments=facts.comments,
             tally_line=tally_line(facts),
         )

@@ -24,6 +24,15 @@ def neutralise(text: str) -> str:
     return RUNS_OF_ANGLES.sub(lambda match: " ".join(match.group()), text)
 
 
+def _chose(facts: PollFacts, source) -> str:
+    """Which options a comment's author chose, where the asker may see results."""
+    options = facts.comment_options.get(source.source_id) if source.kind == "comment" else None
+    if not (facts.results_visible and options):
+        return ""
+    names = ", ".join(json.dumps(neutralise(text), ensure_ascii=False) for text in options)
+    return f" (its author chose {names})"
+
+
 def build_messages(*, facts: PollFacts, question: str) -> list[dict]:
     """The system rules and the user turn: the tally, the snippets as data, the question."""
     start, end = new_delimiters()
@@ -36,6 +45,8 @@ def build_messages(*, facts: PollFacts, question: str) -> list[dict]:
         "TALLY section, which is exact and current; never estimate, compute new figures or "
         "use numbers found in the data. If the results are hidden, give no numbers or "
         "rankings at all. If the data does not answer the question, say so plainly. "
+        "Quote voters only word for word, from the data. The theme sizes and the options "
+        "a comment's author chose, given in the data, are exact counts made by Tally. "
         "Answer in at most 120 words of plain text, without markdown or HTML."
     )
     if facts.results_visible:
@@ -55,8 +66,25 @@ def build_messages(*, facts: PollFacts, question: str) -> list[dict]:
     ]
     data = [
         f"{index}. {source.kind}: {json.dumps(neutralise(source.text), ensure_ascii=False)}"
+        + _chose(facts, source)
         for index, source in enumerate(snippets, 1)
     ]
+    for index, theme in enumerate(facts.themes, 1):
+        line = (
+            f"theme {index}: {json.dumps(neutralise(theme.label), ensure_ascii=False)}, "
+            f"{theme.size} comment{'' if theme.size == 1 else 's'}"
+        )
+        if theme.options:
+            chosen = ", ".join(
+                f"{json.dumps(neutralise(o.text), ensure_ascii=False)} {o.count}"
+                for o in theme.options
+                if o.count
+            )
+            line += f"; its authors chose {chosen}"
+        quotes = "; ".join(
+            json.dumps(neutralise(quote.text), ensure_ascii=False) for quote in theme.quotes
+        )
+        data.append(f"{line}; e.g. {quotes}")
     user = "\n".join(
         [
             f"POLL QUESTION: {json.dumps(neutralise(facts.question), ensure_ascii=False)}",

@@ -53,6 +53,8 @@ env = environ.Env(
     GROQ_READ_TIMEOUT=(float, 20.0),
     GROQ_ANSWER_TIMEOUT=(float, 60.0),
     GROQ_MAX_RETRIES=(int, 1),
+    GROQ_THEME_LABELS=(bool, True),
+    THEMES_COALESCE_SECONDS=(float, 10.0),
     EMAIL_URL=(str, "consolemail://"),
     EMAIL_TIMEOUT=(float, 10.0),
     DEFAULT_FROM_EMAIL=(str, "Tally <tally@localhost>"),
@@ -357,6 +359,10 @@ GROQ_TAGS = env.bool("GROQ_TAGS", default=False)
 SEARCH_INDEX_DIR = env.str("SEARCH_INDEX_DIR", default=str(BASE_DIR / "var" / "search-index"))
 # k-means cells a search scans once the index is large enough to be split into cells.
 SEARCH_INDEX_PROBES = env.int("SEARCH_INDEX_PROBES", default=16)
+# Comment themes: labels from Groq (where a key is set) or the local key phrase; new comments
+# within this many seconds are grouped into one recomputation.
+GROQ_THEME_LABELS = env("GROQ_THEME_LABELS")
+THEMES_COALESCE_SECONDS = env("THEMES_COALESCE_SECONDS")
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,8 @@ STORAGES = {
 # Tests run periodic work themselves; a server they start may turn the scheduler on.
 PERIODIC_TASKS_IN_PROCESS = env.bool("PERIODIC_TASKS_IN_PROCESS", default=False)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A Groq stub standing in for answers must not be asked for theme labels too.
+GROQ_THEME_LABELS = env.bool("GROQ_THEME_LABELS", default=False)
 # The shared search index of each test database in a folder of its own, outside the tree.
 SEARCH_INDEX_DIR = env.str(
     "SEARCH_INDEX_DIR", default=str(Path(tempfile.gettempdir()) / f"tally-search-{_test_name}")

@@ -19,7 +19,7 @@ from config.asgi import application
 from core.voters import Voter, new_voter_token
 from polls import services
 from polls.models import Poll
-from tests.chat.groq_stub import Behaviour, GroqStub
+from tests.chat.groq_stub import Behaviour
 from tests.polls.factories import PollFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -34,30 +34,6 @@ FINISHED = re.compile(r'data-state="(answered|failed)"')
 def _embed_in_caller(settings):
     """Embedding tasks run where they are queued, so a test's snippets exist when it asks."""
     settings.EMBED_IN_BACKGROUND = False
-
-
-@pytest.fixture
-def stub():
-    server = GroqStub().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def groq(settings, stub):
-    """Answers come from the real groq client, pointed at the stub."""
-    settings.GROQ_API_KEY = "test"
-    settings.GROQ_BASE_URL = stub.url
-    settings.GROQ_READ_TIMEOUT = 1.0
-    settings.GROQ_CONNECT_TIMEOUT = 1.0
-    settings.GROQ_ANSWER_TIMEOUT = 10.0
-    settings.GROQ_MAX_RETRIES = 0
-    return stub
-
-
-@pytest.fixture
-def no_groq(settings):
-    settings.GROQ_API_KEY = ""
 
 
 def connect(poll, *, token=None, origin=ORIGIN, code=None):
@@ -364,7 +340,7 @@ async def test_without_a_key_the_answer_is_built_locally(no_groq):
         ]
     )
 
-    frames = await ask_and_wait(poll, "Why is blue calm?")
+    frames = await ask_and_wait(poll, "Tell me about blue and calm")
 
     text = answer_text(frames)
     assert "Blue leads with 2 votes (66.7% of 3 ballots)." in text
