@@ -27,6 +27,8 @@ import json
 import mmap
 import os
 import shutil
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -92,17 +94,39 @@ def assign(rows: np.ndarray, centroids: np.ndarray, chunk: int = 16_384) -> np.n
     return nearest
 
 
+@dataclass(frozen=True)
+class View:
+    """One consistent mapping of a generation: replaced whole, so a search running on one
+    thread never mixes the meta of one moment with the maps of another."""
+
+    meta: dict | None = None
+    maps: dict = field(default_factory=dict)
+    centroids: np.ndarray | None = None
+    offsets: np.ndarray | None = None
+
+
 class SharedIndex:
     """One database's memory-mapped search matrix in `path` (a folder)."""
 
     def __init__(self, path: Path, *, probes: int = 16):
         self.path = Path(path)
         self.probes = probes
-        self.meta: dict | None = None
-        self.maps: dict[str, np.ndarray] = {}
-        self.centroids = None
-        self.offsets = None
-        self._buffer = np.empty((BLOCK, DIM), dtype=np.float32)
+        self.view = View()
+        self._local = threading.local()  # each thread's conversion buffer
+
+    @property
+    def meta(self) -> dict | None:
+        return self.view.meta
+
+    @property
+    def maps(self) -> dict:
+        return self.view.maps
+
+    def _buffer(self) -> np.ndarray:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = np.empty((BLOCK, DIM), dtype=np.float32)
+        return buffer
 
     # --- files -------------------------------------------------------------------------
 
@@ -119,7 +143,6 @@ class SharedIndex:
         temporary = self.path / f"meta.json.{os.getpid()}"
         temporary.write_text(json.dumps(meta))
         os.replace(temporary, self.path / "meta.json")
-        self.meta = None  # remapped on the next open()
 
     @contextlib.contextmanager
     def locked(self):
@@ -136,9 +159,9 @@ class SharedIndex:
         """Map the current generation (again, if the meta changed); False if there is none."""
         meta = self.read_meta()
         if meta is None:
-            self.meta, self.maps = None, {}
+            self.view = View()
             return False
-        if meta == self.meta:
+        if meta == self.view.meta:
             return True
         generation, rows = meta["generation"], meta["rows"]
         maps = {}
@@ -150,13 +173,12 @@ class SharedIndex:
                 maps[name] = np.memmap(
                     self._file(generation, name), dtype=dtype, mode="r", shape=shape
                 )
+        centroids = offsets = None
         if meta["cells"]:
-            self.centroids = np.fromfile(self._file(generation, "centroids"), dtype=np.float32)
-            self.centroids = self.centroids.reshape(meta["cells"], DIM)
-            self.offsets = np.fromfile(self._file(generation, "offsets"), dtype=np.int64)
-        else:
-            self.centroids = self.offsets = None
-        self.maps, self.meta = maps, meta
+            centroids = np.fromfile(self._file(generation, "centroids"), dtype=np.float32)
+            centroids = centroids.reshape(meta["cells"], DIM)
+            offsets = np.fromfile(self._file(generation, "offsets"), dtype=np.int64)
+        self.view = View(meta, maps, centroids, offsets)
         return True
 
     def __len__(self) -> int:
@@ -164,13 +186,13 @@ class SharedIndex:
 
     # --- reads -------------------------------------------------------------------------
 
-    def _ranges(self, query: np.ndarray) -> list[tuple[int, int]]:
-        meta = self.meta
-        if self.centroids is None:
+    def _ranges(self, view: View, query: np.ndarray) -> list[tuple[int, int]]:
+        meta = view.meta
+        if view.centroids is None:
             return [(0, meta["rows"])]
-        probes = min(self.probes, len(self.centroids))
-        near = np.argpartition(-(self.centroids @ query), probes - 1)[:probes]
-        ranges = [(int(self.offsets[cell]), int(self.offsets[cell + 1])) for cell in near]
+        probes = min(self.probes, len(view.centroids))
+        near = np.argpartition(-(view.centroids @ query), probes - 1)[:probes]
+        ranges = [(int(view.offsets[cell]), int(view.offsets[cell + 1])) for cell in near]
         ranges.append((meta["sorted"], meta["rows"]))
         return [(start, end) for start, end in ranges if end > start]
 
@@ -178,21 +200,23 @@ class SharedIndex:
         self, query: np.ndarray, *, k: int, only: set[int] | None = None
     ) -> list[tuple[int, float]]:
         """Return up to k (poll id, cosine) pairs, best first, optionally among `only`."""
-        if not self.meta or not self.meta["rows"]:
+        view = self.view
+        if not view.meta or not view.meta["rows"]:
             return []
         query = np.asarray(query, dtype=np.float32)
-        ids, codes, scale = self.maps["ids"], self.maps["i8"], self.maps["scale"]
+        ids, codes, scale = view.maps["ids"], view.maps["i8"], view.maps["scale"]
         if only is not None:
             # A filter can keep polls of any cell: score exactly the rows it keeps.
             wanted = np.fromiter(only, dtype=np.int64, count=len(only))
             rows = np.flatnonzero(np.isin(ids, wanted))
             scores = int8_scores(codes[rows], scale[rows], query)
         else:
-            parts = self._ranges(query)
+            parts = self._ranges(view, query)
+            buffer = self._buffer()
             rows = np.concatenate([np.arange(start, end) for start, end in parts])
             scores = np.concatenate(
                 [
-                    int8_scores(codes[start:end], scale[start:end], query, self._buffer)
+                    int8_scores(codes[start:end], scale[start:end], query, buffer)
                     for start, end in parts
                 ]
             )
@@ -205,7 +229,7 @@ class SharedIndex:
             best = np.argpartition(-scores, keep - 1)[:keep]
             rows = rows[best]
         rows.sort()  # the float32 rows are read in file order
-        vectors = self.maps["f32"]
+        vectors = view.maps["f32"]
         exact = np.asarray(vectors[rows]) @ query
         if isinstance(vectors, np.memmap):
             # The pages stay in the page cache, out of this process's mapping: a few rows
@@ -216,11 +240,12 @@ class SharedIndex:
 
     def stamps_of(self, poll_ids) -> dict[int, float]:
         """The creation stamps the live rows of these polls were written with."""
-        if not self.meta or not self.meta["rows"]:
+        view = self.view
+        if not view.meta or not view.meta["rows"]:
             return {}
-        ids = self.maps["ids"]
+        ids = view.maps["ids"]
         rows = np.flatnonzero(np.isin(ids, np.asarray(list(poll_ids), dtype=np.int64)))
-        return dict(zip(ids[rows].tolist(), self.maps["stamp"][rows].tolist(), strict=True))
+        return dict(zip(ids[rows].tolist(), view.maps["stamp"][rows].tolist(), strict=True))
 
     def live_rows(self, poll_ids) -> dict[int, int]:
         """The live row of each of these polls that has one."""
@@ -368,7 +393,7 @@ class SharedIndex:
                         shutil.rmtree(path)
                     else:
                         path.unlink(missing_ok=True)
-        self.meta, self.maps = None, {}
+        self.view = View()
 
 
 class _Rows:
