@@ -22,7 +22,7 @@ class AuditEntry(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Empty for Tally itself (a scheduled close) or a signed-out poll owner.",
+        help_text="Empty for Tally itself or a signed-out poll owner.",
     )
     actor_label = models.CharField(
         max_length=150, help_text="Who it was, as they were called then."

@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                     "actor",
                     models.ForeignKey(
                         blank=True,
-                        help_text="Empty for Tally itself (a scheduled close) or a signed-out poll owner.",
+                        help_text="Empty for Tally itself or a signed-out poll owner.",
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="+",

@@ -65,7 +65,7 @@ def test_without_the_fallback_a_rotation_makes_every_browser_a_stranger(
     settings, voted_before_rotation
 ):
     """Why the fallback exists: the same browser would be new to every poll."""
-    poll, first = voted_before_rotation
+    poll, _ = voted_before_rotation
     rotate(settings, keep_old=False)
     assert selectors.voter_choices(poll=poll, voter=browser()) is None
     assert not selectors.is_poll_owner(poll=poll, voter=browser())
