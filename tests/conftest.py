@@ -6,6 +6,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from chat import tasks as chat_tasks
+from tests.chat.groq_stub import GroqStub
 from tests.helpers import open_browser
 from tests.polls.factories import PollFactory
 
@@ -87,3 +88,25 @@ def user(db):
 def signed_in(user):
     """A browser logged in as `user`: CSRF checks on, voter token and csrf_token held."""
     return open_browser(user)
+
+
+# Groq: the real client against a local server that speaks its streaming format.
+
+
+@pytest.fixture
+def stub():
+    server = GroqStub().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def groq(settings, stub):
+    """Answers come from the real groq client, pointed at the stub."""
+    settings.GROQ_API_KEY = "test"
+    settings.GROQ_BASE_URL = stub.url
+    settings.GROQ_READ_TIMEOUT = 1.0
+    settings.GROQ_CONNECT_TIMEOUT = 1.0
+    settings.GROQ_ANSWER_TIMEOUT = 10.0
+    settings.GROQ_MAX_RETRIES = 0
+    return stub

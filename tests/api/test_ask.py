@@ -10,7 +10,7 @@ import pytest
 from config.asgi import application
 from core.voters import new_voter_token
 from polls.models import Poll
-from tests.chat.groq_stub import Behaviour, GroqStub
+from tests.chat.groq_stub import Behaviour
 from tests.chat.test_ask import COMMENTED, DEADLINE, closed_within, make_poll
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -19,19 +19,6 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _embed_in_caller(settings):
     settings.EMBED_IN_BACKGROUND = False
-
-
-@pytest.fixture
-def groq(settings):
-    stub = GroqStub().start()
-    settings.GROQ_API_KEY = "test"
-    settings.GROQ_BASE_URL = stub.url
-    settings.GROQ_READ_TIMEOUT = 1.0
-    settings.GROQ_CONNECT_TIMEOUT = 1.0
-    settings.GROQ_ANSWER_TIMEOUT = 10.0
-    settings.GROQ_MAX_RETRIES = 0
-    yield stub
-    stub.stop()
 
 
 class Stream:

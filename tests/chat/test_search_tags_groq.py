@@ -4,17 +4,10 @@ local method otherwise or when Groq fails."""
 import pytest
 
 from chat import tasks
-from tests.chat.groq_stub import Behaviour, GroqStub
+from tests.chat.groq_stub import Behaviour
 from tests.polls.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def stub():
-    server = GroqStub().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
