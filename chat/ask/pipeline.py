@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 
@@ -22,6 +21,7 @@ from chat.ask.llm import Timings, groq_tokens, provider_message
 from chat.ask.prompt import build_messages
 from chat.ask.retrieval import embed_question, poll_facts, rank, with_sources
 from chat.ask.wording import local_answer, tally_line
+from core.db import in_worker_thread
 from core.voters import Voter
 
 logger = logging.getLogger(__name__)
@@ -111,10 +111,12 @@ async def answer_question(
     timings = timings or Timings(arrived=time.monotonic())
     await send(render("start", question=question))
     try:
-        # Embedding (CPU) and reading the poll (database) overlap.
+        # Embedding (CPU) and reading the poll (database) overlap. Both run in worker
+        # threads: a poll not embedded yet is embedded while its facts are read, and that
+        # must not hold the thread every socket's database work queues on.
         vector, found = await asyncio.gather(
             sync_to_async(embed_question, thread_sensitive=False)(question),
-            database_sync_to_async(poll_facts)(poll_id=poll_id, voter=voter, question=question),
+            in_worker_thread(poll_facts, poll_id=poll_id, voter=voter, question=question),
         )
         facts = (
             None
