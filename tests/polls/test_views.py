@@ -105,6 +105,7 @@ def test_json_vote_answers_201_with_the_results_document(voter, other_voter, pol
             {"id": ids["Green"], "text": "Green", "votes": 1, "percentage": 33.3},
             {"id": ids["Blue"], "text": "Blue", "votes": 0, "percentage": 0.0},
         ],
+        "themes": [],  # no comments yet
         "your_vote": [ids["Red"]],
     }
 
