@@ -373,8 +373,5 @@ LOGGING = {
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
-        # One line per task run would be noise every few seconds; tasks log what they did,
-        # and a failing task is still logged at ERROR.
-        "celery.app.trace": {"level": "WARNING"},
     },
 }
