@@ -17,7 +17,7 @@ from polls.models import Poll
 from tests.accounts.factories import UserFactory
 from tests.browser.test_bell import signed_in
 from tests.browser.test_live_tally import vote_in_page
-from tests.polls.factories import PollFactory
+from tests.polls.factories import PollFactory, starter_templates
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -111,7 +111,13 @@ def site(live_daphne, browser_context):
         text="1 new vote on “Which lunch spot?”",
         poll=open_poll,
     )
-    return {"owner": owner, "open": open_poll, "closed": closed_poll, "voted": voted_poll}
+    return {
+        "owner": owner,
+        "open": open_poll,
+        "closed": closed_poll,
+        "voted": voted_poll,
+        "template": starter_templates()[0],
+    }
 
 
 def stale_token_page(context: BrowserContext, base_url: str) -> Page:
@@ -144,6 +150,8 @@ def pages(site: dict) -> list[tuple[str, str, bool]]:
         ("share", f"/poll/{code}/share", True),
         ("presenter", f"/poll/{code}/present", True),
         ("search", "/search?q=lunch", False),
+        ("templates", "/templates/", False),
+        ("template in the create form", f"/create?template={site['template'].pk}", False),
         ("log in", "/accounts/login/", False),
         ("sign up", "/accounts/signup/", False),
         ("password reset", "/accounts/password_reset/", False),

@@ -1,9 +1,12 @@
 """Test data built through the same services the site uses."""
 
+import importlib
+
 import factory
+from django.apps import apps as django_apps
 
 from polls import services
-from polls.models import Poll
+from polls.models import Poll, PollTemplate
 
 
 class PollFactory(factory.Factory):
@@ -27,3 +30,13 @@ class PollFactory(factory.Factory):
         return services.poll_create(**kwargs)
 
     _build = _create
+
+
+def starter_templates() -> list[PollTemplate]:
+    """The starter templates as `migrate` loads them. A flush (transactional tests) empties
+    the table in a shared test database, so they are loaded again where missing."""
+    starters = PollTemplate.objects.filter(owner__isnull=True)
+    if not starters.exists():
+        migration = importlib.import_module("polls.migrations.0006_starter_templates")
+        migration.load(django_apps, schema_editor=None)
+    return list(starters)

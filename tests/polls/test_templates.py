@@ -5,11 +5,10 @@ import importlib
 import re
 
 import pytest
-from django.apps import apps as django_apps
 
 from polls.models import Poll, PollTemplate
 from tests.helpers import open_browser, text
-from tests.polls.factories import PollFactory
+from tests.polls.factories import PollFactory, starter_templates
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +17,7 @@ starter_migration = importlib.import_module("polls.migrations.0006_starter_templ
 
 @pytest.fixture(autouse=True)
 def starters_loaded():
-    """The starter set as `migrate` loads it. Tests that flush the database (transactional
-    ones) empty the table in a shared test database, so it is loaded again where missing."""
-    if not PollTemplate.objects.filter(owner__isnull=True).exists():
-        starter_migration.load(django_apps, schema_editor=None)
+    starter_templates()
 
 
 def test_the_starter_set_has_at_least_24_templates_in_4_categories():
