@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat import search
+from chat import search, services
 
 
 @pytest.fixture(autouse=True)
@@ -11,6 +11,18 @@ def fresh_index():
     search.reset_index()
     yield
     search.reset_index()
+
+
+@pytest.fixture
+def synced(django_capture_on_commit_callbacks):
+    """Sync a poll's snippets and run the commit hooks that tell the index."""
+
+    def sync(poll):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.poll_snippets_sync(poll_id=poll.pk)
+        return poll
+
+    return sync
 
 
 @pytest.fixture

@@ -25,18 +25,6 @@ TOPICS = [
 
 
 @pytest.fixture
-def synced(django_capture_on_commit_callbacks):
-    """Sync a poll's snippets and run the commit hooks that tell the index."""
-
-    def sync(poll):
-        with django_capture_on_commit_callbacks(execute=True):
-            services.poll_snippets_sync(poll_id=poll.pk)
-        return poll
-
-    return sync
-
-
-@pytest.fixture
 def polls(synced):
     return [synced(PollFactory(question=question, options=options)) for question, options in TOPICS]
 

@@ -5,6 +5,7 @@ import pytest
 
 from chat import search, services
 from polls import services as poll_services
+from tests.chat.test_search import questions
 from tests.polls.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,22 +21,8 @@ TOPICS = [
 
 
 @pytest.fixture
-def synced(django_capture_on_commit_callbacks):
-    def sync(poll):
-        with django_capture_on_commit_callbacks(execute=True):
-            services.poll_snippets_sync(poll_id=poll.pk)
-        return poll
-
-    return sync
-
-
-@pytest.fixture
 def polls(synced):
     return [synced(PollFactory(question=q, options=o)) for q, o in TOPICS]
-
-
-def questions(query: str, **kwargs) -> list[str]:
-    return [poll.question for poll in search.search_polls(query=query, **kwargs).polls]
 
 
 def meta():
