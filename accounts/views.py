@@ -26,7 +26,7 @@ from accounts.forms import (
     SetPasswordForm,
     SignUpForm,
 )
-from core.http import redirect_after_post, see_other
+from core.http import redirect_after_post, see_other, site_root
 from core.ratelimit import ratelimit_hit
 from core.security import client_ip
 from notifications import verification
@@ -112,9 +112,7 @@ def signup(request):
     )
     # Logging in claims the polls this browser created (accounts.signals).
     login(request, user)
-    if verification.verification_email_queue(
-        user=user, site_url=verification.site_url_for(request)
-    ):
+    if verification.verification_email_queue(user=user, site_url=site_root(request)):
         messages.info(
             request,
             f"Welcome! We sent a link to {user.email}: open it so Tally may email you.",
@@ -134,9 +132,7 @@ def verify_email(request, token: str):
 @require_POST
 def verify_email_again(request):
     ratelimit_hit(scope="verify-email", ident=f"u:{request.user.pk}")
-    if verification.verification_email_queue(
-        user=request.user, site_url=verification.site_url_for(request)
-    ):
+    if verification.verification_email_queue(user=request.user, site_url=site_root(request)):
         messages.success(request, f"A new link is on its way to {request.user.email}.")
     else:
         messages.info(request, "There is no unconfirmed address on your account.")

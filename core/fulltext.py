@@ -108,53 +108,19 @@ def indexed_ids(*, kind: str) -> set[int]:
 # --- reads -------------------------------------------------------------------------------
 
 
-def _fts5_query(terms: list[str]) -> str:
-    # Each word quoted (FTS5 syntax cannot be injected), as a prefix, all of them required.
-    return " AND ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+def _fts5_query(terms: list[str], joiner: str) -> str:
+    # Each word quoted (FTS5 syntax cannot be injected), as a prefix.
+    return f" {joiner} ".join('"' + term.replace('"', '""') + '"*' for term in terms)
 
 
-def _tsquery(terms: list[str]) -> str:
+def _tsquery(terms: list[str], joiner: str) -> str:
     # Words are letters and digits only (see WORD), so they need no escaping in a tsquery.
-    return " & ".join(f"{term}:*" for term in terms)
+    return f" {joiner} ".join(f"{term}:*" for term in terms)
 
 
 def search(*, kind: str, query: str, limit: int = 20) -> list[tuple[int, float]]:
     """Return up to `limit` (object id, score) of `kind` matching every word, best first."""
-    terms = words(query)
-    if not terms:
-        return []
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                timeout = int(settings.SEARCH_STATEMENT_TIMEOUT_MS)
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout)])
-                cursor.execute(
-                    "SELECT object_id, ts_rank_cd(document, q) AS score"
-                    " FROM core_fulltext, to_tsquery('simple', %s) AS q"
-                    " WHERE kind = %s AND document @@ q"
-                    " ORDER BY score DESC, object_id DESC LIMIT %s",
-                    [_tsquery(terms), kind, limit],
-                )
-                rows = cursor.fetchall()
-            else:
-                cursor.execute(
-                    "SELECT object_id, -bm25(core_fulltext, 0, 0, 2.0, 1.0) AS score"
-                    " FROM core_fulltext"
-                    " WHERE core_fulltext MATCH %s AND kind = %s"
-                    " ORDER BY score DESC, object_id DESC LIMIT %s",
-                    [_fts5_query(terms), kind, limit],
-                )
-                rows = cursor.fetchall()
-    except DatabaseError as error:
-        if connection.vendor == "postgresql" and "statement timeout" in str(error):
-            logger.warning("A full-text search ran out of time: %r", query[:100])
-            return []
-        raise
-    return [(int(object_id), float(score)) for object_id, score in rows]
-
-
-def _fts5_any_query(terms: list[str]) -> str:
-    return " OR ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+    return _ranked(kind=kind, query=query, limit=limit, every_word=True)
 
 
 def search_any(*, kind: str, query: str, limit: int = 20) -> list[tuple[int, float]]:
@@ -163,27 +129,42 @@ def search_any(*, kind: str, query: str, limit: int = 20) -> list[tuple[int, flo
     For ranking a known, small set (one poll's snippets, say) by how many of the query's
     words each holds and how rare they are; `search` is the one for finding.
     """
+    return _ranked(kind=kind, query=query, limit=limit, every_word=False)
+
+
+def _ranked(*, kind: str, query: str, limit: int, every_word: bool) -> list[tuple[int, float]]:
+    """One statement, under the search statement timeout on PostgreSQL. Finding (every
+    word) ranks by cover density and puts newer objects first on a tie; ranking a set (any
+    word) by plain rank, older first."""
     terms = words(query)
     if not terms:
         return []
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            timeout = int(settings.SEARCH_STATEMENT_TIMEOUT_MS)
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout)])
-            cursor.execute(
-                "SELECT object_id, ts_rank(document, q) AS score"
-                " FROM core_fulltext, to_tsquery('simple', %s) AS q"
-                " WHERE kind = %s AND document @@ q"
-                " ORDER BY score DESC, object_id ASC LIMIT %s",
-                [" | ".join(f"{term}:*" for term in terms), kind, limit],
-            )
-        else:
-            cursor.execute(
-                "SELECT object_id, -bm25(core_fulltext, 0, 0, 2.0, 1.0) AS score"
-                " FROM core_fulltext"
-                " WHERE core_fulltext MATCH %s AND kind = %s"
-                " ORDER BY score DESC, object_id ASC LIMIT %s",
-                [_fts5_any_query(terms), kind, limit],
-            )
-        rows = cursor.fetchall()
+    order = "DESC" if every_word else "ASC"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                timeout = int(settings.SEARCH_STATEMENT_TIMEOUT_MS)
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout)])
+                rank = "ts_rank_cd" if every_word else "ts_rank"
+                cursor.execute(
+                    f"SELECT object_id, {rank}(document, q) AS score"  # noqa: S608 - fixed words
+                    " FROM core_fulltext, to_tsquery('simple', %s) AS q"
+                    " WHERE kind = %s AND document @@ q"
+                    f" ORDER BY score DESC, object_id {order} LIMIT %s",
+                    [_tsquery(terms, "&" if every_word else "|"), kind, limit],
+                )
+            else:
+                cursor.execute(
+                    "SELECT object_id, -bm25(core_fulltext, 0, 0, 2.0, 1.0) AS score"  # noqa: S608
+                    " FROM core_fulltext"
+                    " WHERE core_fulltext MATCH %s AND kind = %s"
+                    f" ORDER BY score DESC, object_id {order} LIMIT %s",
+                    [_fts5_query(terms, "AND" if every_word else "OR"), kind, limit],
+                )
+            rows = cursor.fetchall()
+    except DatabaseError as error:
+        if connection.vendor == "postgresql" and "statement timeout" in str(error):
+            logger.warning("A full-text search ran out of time: %r", query[:100])
+            return []
+        raise
     return [(int(object_id), float(score)) for object_id, score in rows]

@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponseRedirect, JsonResponse, QueryDict
 from django.http.request import RawPostDataException
@@ -165,3 +166,9 @@ def redirect_after_post(request, url: str, *, json: dict | None = None, status: 
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return see_other(url)
+
+
+def site_root(request) -> str:
+    """Where absolute links made for this request point (QR codes, unfurls, emails):
+    SITE_URL where it is set (a proxy may hide the public host), else this request's."""
+    return settings.SITE_URL or f"{request.scheme}://{request.get_host()}"

@@ -8,7 +8,6 @@ account's email changes, and after VERIFICATION_MAX_AGE.
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import send_mail
@@ -83,9 +82,3 @@ def email_verify(*, token: str):
         preferences.email_verified_at = timezone.now()
         preferences.save(update_fields=["verified_email", "email_verified_at"])
     return user
-
-
-def site_url_for(request) -> str:
-    """Where links in an email sent for this request point: SITE_URL, else the request's
-    own scheme and host."""
-    return settings.SITE_URL or f"{request.scheme}://{request.get_host()}"

@@ -125,13 +125,8 @@ def _count_answer(facts: PollFacts, question: str, option: OptionTally | None) -
 
 
 def _why_answer(facts: PollFacts, option: OptionTally | None) -> str:
-    if option is None:
-        return tally_in_words(facts) + _closest(facts)
-    if not facts.results_visible:
-        return (
-            f"{hidden_reason(facts)}, so comments cannot be matched to the options their "
-            "authors chose." + _closest(facts)
-        )
+    if (cannot := _cannot_match_voters(facts, option)) is not None:
+        return cannot
     voters = [source for source in _ranked_comments(facts) if option.text in source.options]
     standing = f"{option.text} has {_votes(option.votes)} ({option.percentage:.1f}%)."
     if not voters:
@@ -139,7 +134,9 @@ def _why_answer(facts: PollFacts, option: OptionTally | None) -> str:
     return f"{standing} Its voters say: {_quotes(voters, facts)}."
 
 
-def _objections_answer(facts: PollFacts, option: OptionTally | None) -> str:
+def _cannot_match_voters(facts: PollFacts, option: OptionTally | None) -> str | None:
+    """The answer when a question about one option's voters cannot be answered: no
+    option named, or results hidden from the asker (authors' choices would reveal them)."""
     if option is None:
         return tally_in_words(facts) + _closest(facts)
     if not facts.results_visible:
@@ -147,6 +144,12 @@ def _objections_answer(facts: PollFacts, option: OptionTally | None) -> str:
             f"{hidden_reason(facts)}, so comments cannot be matched to the options their "
             "authors chose." + _closest(facts)
         )
+    return None
+
+
+def _objections_answer(facts: PollFacts, option: OptionTally | None) -> str:
+    if (cannot := _cannot_match_voters(facts, option)) is not None:
+        return cannot
     others = [
         source
         for source in _ranked_comments(facts)

@@ -5,11 +5,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import Action
-from audit.services import audit_record
 from core.events import announce
 from polls.events import PollHidden, PollRestored
 from polls.models import Poll
 from polls.search_index import poll_search_sync
+from polls.services.polls import poll_action_audit
 
 
 def poll_hide(*, poll: Poll, reason: str, actor) -> bool:
@@ -22,14 +22,7 @@ def poll_hide(*, poll: Poll, reason: str, actor) -> bool:
         if hidden:
             poll.refresh_from_db(fields=["hidden_at", "hidden_reason"])
             poll_search_sync(poll_id=poll.pk)
-            audit_record(
-                actor=actor,
-                action=Action.HIDE,
-                object_type="poll",
-                object_id=poll.code,
-                object_label=poll.question,
-                reason=reason,
-            )
+            poll_action_audit(actor, Action.HIDE, poll, reason=reason)
             announce(PollHidden(poll=poll, reason=reason))
     return bool(hidden)
 
@@ -43,12 +36,6 @@ def poll_restore(*, poll: Poll, actor) -> bool:
         if restored:
             poll.hidden_at, poll.hidden_reason = None, ""
             poll_search_sync(poll_id=poll.pk)
-            audit_record(
-                actor=actor,
-                action=Action.RESTORE,
-                object_type="poll",
-                object_id=poll.code,
-                object_label=poll.question,
-            )
+            poll_action_audit(actor, Action.RESTORE, poll)
             announce(PollRestored(poll=poll))
     return bool(restored)

@@ -72,7 +72,8 @@ def poll_create(
     return poll
 
 
-def _audit(actor, action: Action, poll: Poll, **details) -> None:
+def poll_action_audit(actor, action: Action, poll: Poll, **details) -> None:
+    """Write who did what to the poll to the audit log, in the acting transaction."""
     audit_record(
         actor=actor,
         action=action,
@@ -92,7 +93,7 @@ def poll_close(*, poll: Poll, closed_at: datetime | None = None, actor=None) -> 
         closed = Poll.objects.filter(pk=poll.pk, closed_at__isnull=True).update(closed_at=closed_at)
         if closed:
             poll.closed_at = closed_at
-            _audit(actor, Action.CLOSE, poll)
+            poll_action_audit(actor, Action.CLOSE, poll)
             announce(PollClosed(poll=poll))
     poll.refresh_from_db(fields=["closed_at"])
     return bool(closed)
@@ -114,7 +115,7 @@ def poll_reopen(*, poll: Poll, actor=None) -> None:
         lock_poll_exclusively(poll)
         Poll.objects.filter(pk=poll.pk).update(closed_at=None, closes_at=None)
         poll.closed_at = poll.closes_at = None
-        _audit(actor, Action.REOPEN, poll)
+        poll_action_audit(actor, Action.REOPEN, poll)
         announce(PollReopened(poll=poll))
     poll.refresh_from_db(fields=["closed_at", "closes_at"])
 
@@ -233,7 +234,7 @@ def poll_delete(*, poll: Poll, actor=None) -> None:
     """Delete the poll with its options, votes, tallies and snippets."""
     with transaction.atomic():
         lock_poll_exclusively(poll)
-        _audit(actor, Action.DELETE, poll)
+        poll_action_audit(actor, Action.DELETE, poll)
         poll_id = poll.pk
         poll.delete()
         poll_search_sync(poll_id=poll_id)
@@ -248,6 +249,6 @@ def comment_remove(*, poll: Poll, ballot_id: int, actor=None) -> bool:
             .update(comment_removed=True)
         )
         if removed:
-            _audit(actor, Action.COMMENT_REMOVE, poll, ballot_id=ballot_id)
+            poll_action_audit(actor, Action.COMMENT_REMOVE, poll, ballot_id=ballot_id)
             announce(CommentRemoved(poll=poll, ballot_id=ballot_id))
     return bool(removed)

@@ -1,14 +1,8 @@
 """Absolute links to a poll, for QR codes, unfurls and embed snippets."""
 
-from django.conf import settings
-
+from core.http import site_root
 from polls import selectors
 from polls.models import Poll
-
-
-def site_root(request) -> str:
-    """SITE_URL where it is set (a proxy may hide the public host), else this request's."""
-    return settings.SITE_URL or f"{request.scheme}://{request.get_host()}"
 
 
 def absolute(request, path: str) -> str:
