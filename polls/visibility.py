@@ -4,7 +4,13 @@ Anyone with its link reaches a poll, unless moderators hid it: then only its own
 shown why) and staff do. Everyone else is answered as if the poll did not exist (404, a
 refused socket), so a hidden poll's existence is not confirmed. Listings and search use
 Poll.objects.public(), the same rule for polls nobody holds a link to.
+
+PollAccess is the rule read once for one poll and applied to many viewers: a page asks it
+for one viewer, a push asks it again for every open socket of the poll (one read per push,
+not one per socket), so a viewer who lost the right stops getting pushes at once.
 """
+
+from dataclasses import dataclass
 
 from django.http import Http404
 
@@ -13,10 +19,25 @@ from polls.models import Poll
 from polls.selectors import is_poll_owner
 
 
+@dataclass(frozen=True)
+class PollAccess:
+    """Who may reach one poll, as read from the database at one moment."""
+
+    poll: Poll
+    hidden: bool
+
+    def admits(self, *, voter: Voter, is_staff: bool = False) -> bool:
+        if not self.hidden:
+            return True
+        return is_staff or is_poll_owner(poll=self.poll, voter=voter)
+
+
+def poll_access(poll: Poll) -> PollAccess:
+    return PollAccess(poll=poll, hidden=poll.is_hidden)
+
+
 def poll_visible_to(*, poll: Poll, voter: Voter, is_staff: bool = False) -> bool:
-    if not poll.is_hidden:
-        return True
-    return is_staff or is_poll_owner(poll=poll, voter=voter)
+    return poll_access(poll).admits(voter=voter, is_staff=is_staff)
 
 
 def viewable_poll(*, code: str, voter: Voter, is_staff: bool = False) -> Poll | None:
