@@ -86,6 +86,14 @@ class Poll(models.Model):
         on_delete=models.CASCADE,
         related_name="polls",
     )
+    circle = models.ForeignKey(
+        "circles.Circle",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="polls",
+        help_text="Only this circle's members see the poll.",
+    )
     creator_key = models.CharField(
         max_length=64, blank=True, help_text="Keyed hash of the browser that created it."
     )

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs page and its scripts from static files, not a CDN
     "core",
     "accounts",
+    "circles",
     "polls",
     "chat",
     "notifications",
