@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("", include("notifications.urls")),
     path("", include("moderation.urls")),
+    path("", include("circles.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/(?P<rest>.*)$", unknown_route),
 ]

@@ -4,6 +4,7 @@ and moderators hiding or restoring one."""
 from django.dispatch import receiver
 
 from chat.events import QuestionAsked
+from circles.events import MemberLeft, MemberRemoved
 from notifications import services
 from polls.events import (
     PollClosed,
@@ -56,3 +57,9 @@ def poll_hidden(sender, event: PollHidden, **kwargs):
 @receiver(PollRestored.signal, dispatch_uid="notifications.poll_restored")
 def poll_restored(sender, event: PollRestored, **kwargs):
     services.poll_moderated(poll=event.poll, hidden=False)
+
+
+@receiver(MemberLeft.signal, dispatch_uid="notifications.member_left")
+@receiver(MemberRemoved.signal, dispatch_uid="notifications.member_removed")
+def circle_left(sender, event: MemberLeft | MemberRemoved, **kwargs):
+    services.circle_notifications_drop(circle_id=event.circle_id, user_id=event.user_id)

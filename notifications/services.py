@@ -17,10 +17,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from core.voters import Voter
 from notifications import live
 from notifications.models import Kind, Notification, Preferences, VoteBatch
 from polls.models import Poll
 from polls.selectors import poll_tally, poll_vote_counts
+from polls.visibility import poll_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,12 @@ def in_quiet_hours(*, preferences: Preferences, now: datetime | None = None) -> 
 def notification_create(
     *, recipient_id: int, kind: Kind, text: str, poll=None, url: str = ""
 ) -> Notification | None:
-    """Store a notification as the recipient's preferences ask; None if they want neither."""
+    """Store a notification as the recipient's preferences ask; None if they want neither,
+    or if the poll is one they may no longer reach (a circle's, after they left it)."""
+    if poll is not None and not poll_visible_to(
+        poll=poll, voter=Voter(token="", ip="", user_id=recipient_id)
+    ):
+        return None
     preferences = preferences_for(user_id=recipient_id)
     in_app = preferences.wants_in_app(kind)
     email = preferences.wants_email(kind)
@@ -225,6 +232,14 @@ def question_asked(*, poll, question: str, asker_id: int | None) -> Notification
 
 
 # Reading
+
+
+def circle_notifications_drop(*, circle_id: int, user_id: int) -> int:
+    """Delete a former member's notifications about the circle's polls (links now 404)."""
+    deleted, _ = Notification.objects.filter(
+        recipient_id=user_id, poll__circle_id=circle_id
+    ).delete()
+    return deleted
 
 
 def notification_mark_read(*, user_id: int, notification_id: int) -> bool:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils import timezone
 
+from circles.selectors import member_circle, user_circles
 from polls.models import Poll
 
 MIN_OPTIONS = 2
@@ -118,6 +119,7 @@ class PollCreateForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    circle = forms.CharField(required=False, max_length=90, label="Circle")
 
     settings_field_names = (
         "choice_type",
@@ -128,8 +130,25 @@ class PollCreateForm(forms.Form):
         "vote_changes",
     )
 
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
     def settings_fields(self):
         return [self[name] for name in self.settings_field_names]
+
+    def user_circles(self):
+        """The circles the creator may put the poll in (the select's choices)."""
+        return user_circles(user=self.user)
+
+    def clean_circle(self):
+        slug = (self.cleaned_data.get("circle") or "").strip()
+        if not slug:
+            return None
+        found = member_circle(slug=slug, user=self.user)
+        if found is None:
+            raise ValidationError("Choose one of your circles.", code="not_a_member")
+        return found[0]
 
     def _clean_choice(self, name):
         return self.cleaned_data.get(name) or self.fields[name].initial
@@ -198,6 +217,9 @@ class PollCreateForm(forms.Form):
         for name in ("choice_type", "protection"):
             if name in self.fields:
                 arguments[name] = data[name]
+        if data.get("circle") is not None:
+            # Only its members can find a circle's poll: it is never listed.
+            arguments.update(circle=data["circle"], listed=False)
         return arguments
 
 
@@ -214,6 +236,7 @@ class PollEditForm(PollCreateForm):
 
     choice_type = None
     protection = None
+    circle = None
 
     settings_field_names = ("results_visibility", "comments", "visibility", "vote_changes")
 

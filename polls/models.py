@@ -20,14 +20,15 @@ def new_poll_code() -> str:
 
 class PollQuerySet(models.QuerySet):
     def public(self):
-        """Polls anyone may find: listed and not hidden by moderators. Search, recent polls
-        and every listing go through this; a single poll's page goes through
-        polls.visibility, which also lets its owner and staff see it hidden."""
-        return self.filter(listed=True, hidden_at__isnull=True)
+        """Polls anyone may find: listed, not hidden by moderators, in no circle. Search,
+        recent polls and every listing go through this; a single poll's page goes through
+        polls.visibility, which also lets its owner and staff see it hidden and a circle's
+        members see its polls."""
+        return self.filter(listed=True, hidden_at__isnull=True, circle__isnull=True)
 
     def reachable(self):
-        """Polls whose link works for everyone (listed or not): not hidden."""
-        return self.filter(hidden_at__isnull=True)
+        """Polls whose link works for everyone (listed or not): not hidden, in no circle."""
+        return self.filter(hidden_at__isnull=True, circle__isnull=True)
 
 
 class Poll(models.Model):

@@ -18,9 +18,9 @@ def idempotent_votes_purge() -> int:
 
 
 def search_index_prune() -> int:
-    """Drop full-text rows of polls that no longer exist or are no longer listed."""
+    """Drop full-text rows of polls that no longer exist or are no longer public."""
     indexed = fulltext.indexed_ids(kind=KIND)
-    listed = set(Poll.objects.filter(pk__in=indexed, listed=True).values_list("pk", flat=True))
+    listed = set(Poll.objects.public().filter(pk__in=indexed).values_list("pk", flat=True))
     for poll_id in indexed - listed:
         fulltext.remove_document(kind=KIND, object_id=poll_id)
     return len(indexed - listed)

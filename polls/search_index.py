@@ -11,9 +11,10 @@ KIND = "poll"
 
 
 def poll_search_sync(*, poll_id: int) -> None:
-    """Index a listed poll's text as it is now; drop an unlisted, hidden or deleted one."""
-    poll = Poll.objects.filter(pk=poll_id).first()
-    if poll is None or not poll.listed or poll.is_hidden:
+    """Index a public poll's text as it is now; drop an unlisted, hidden, circle's or
+    deleted one."""
+    poll = Poll.objects.public().filter(pk=poll_id).first()
+    if poll is None:
         fulltext.remove_document(kind=KIND, object_id=poll_id)
         return
     options = " ".join(poll.options.values_list("text", flat=True))
@@ -23,8 +24,8 @@ def poll_search_sync(*, poll_id: int) -> None:
 
 
 def poll_search_backfill() -> int:
-    """Index every listed poll missing from the index; return how many were added."""
-    listed = Poll.objects.filter(listed=True, hidden_at__isnull=True)
+    """Index every public poll missing from the index; return how many were added."""
+    listed = Poll.objects.public()
     missing = set(listed.values_list("pk", flat=True)) - (fulltext.indexed_ids(kind=KIND))
     for poll_id in missing:
         poll_search_sync(poll_id=poll_id)

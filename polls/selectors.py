@@ -4,8 +4,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
+from circles.selectors import user_circle_ids
 from core.security import keyed_hash_candidates
 from core.voters import Voter
 from polls.models import Ballot, Option, Poll, TallyShard
@@ -189,8 +190,17 @@ def poll_keyword_search(*, query: str, limit: int = 20) -> list[Poll]:
 
 
 def owner_polls(*, user):
-    """The user's polls, newest first, as a queryset to paginate."""
-    return Poll.objects.filter(owner=user).order_by("-created_at", "-pk")
+    """The user's polls they can still reach, newest first, as a queryset to paginate: a
+    poll of a circle they left is no longer theirs to see (polls.visibility)."""
+    in_reach = Q(circle__isnull=True) | Q(circle__in=user_circle_ids(user_id=user.pk))
+    return Poll.objects.filter(in_reach, owner=user).order_by("-created_at", "-pk")
+
+
+def circle_polls(*, circle) -> list[Poll]:
+    """The circle's polls its members see, newest first (hidden ones stay with moderators)."""
+    return list(
+        Poll.objects.filter(circle=circle, hidden_at__isnull=True).order_by("-created_at", "-pk")
+    )
 
 
 def poll_vote_counts(*, poll_ids: list[int]) -> dict[int, int]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from polls.views import embed, my_polls, owner, pages, present, share, templates, voting
+from polls.views import circles, embed, my_polls, owner, pages, present, share, templates, voting
 
 app_name = "polls"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("create/option", pages.option_field, name="option-field"),
     path("templates/", templates.template_list, name="templates"),
     path("my/", my_polls.my_polls, name="my-polls"),
+    path("circles/<slug:slug>/", circles.circle_detail, name="circle"),
     path("poll/<str:code>", pages.detail, name="detail"),
     path("poll/<str:code>/share", share.share, name="share"),
     path("poll/<str:code>/vote", voting.vote, name="vote"),

@@ -164,7 +164,7 @@ def build_router(*, search: PollSearch) -> Router:
         """Listed polls, newest first; with `q`, the polls /search finds, best first."""
         q = q.strip()
         if not q:
-            polls, next_cursor = keyset_page(Poll.objects.filter(listed=True), cursor, PAGE_SIZE)
+            polls, next_cursor = keyset_page(Poll.objects.public(), cursor, PAGE_SIZE)
             return {"items": [summary(poll) for poll in polls], "next": next_cursor}
         check_text(q, "q")
         offset = decode_cursor(cursor).get("o", 0) if cursor else 0
@@ -186,7 +186,7 @@ def poll_create(request, payload: PollCreateIn, response: HttpResponse):
     """Create a poll from the create form's fields: signed in, it is your account's;
     anonymous, the voter token you sent (or the one X-Voter-Token answers with) owns it."""
     hit(request, scope="create-ip", ident=client_ip(request))
-    form = PollCreateForm(form_data(payload))
+    form = PollCreateForm(form_data(payload), user=request.user)
     if not form.is_valid():
         raise first_error(form)
     if not request.user.is_authenticated and not request.voter_token:

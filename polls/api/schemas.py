@@ -113,6 +113,7 @@ class PollCreateIn(PollEditIn):
 
     choice_type: str | None = None
     protection: str | None = None
+    circle: str | None = None
 
 
 class VoteIn(Schema):

@@ -40,8 +40,10 @@ def poll_create(
     timezone_name: str = "UTC",
     owner=None,
     creator_token: str = "",
+    circle=None,
 ) -> Poll:
-    """Create a poll with its options and empty tally shards."""
+    """Create a poll with its options and empty tally shards; with a circle, a poll only
+    the circle's members reach (the caller checked that the creator is one)."""
     with transaction.atomic():
         poll = Poll.objects.create(
             question=question,
@@ -56,6 +58,7 @@ def poll_create(
             timezone=timezone_name,
             owner=owner,
             creator_key=keyed_hash(creator_token, purpose="creator") if creator_token else "",
+            circle=circle,
         )
         created = Option.objects.bulk_create(
             Option(poll=poll, text=text, position=position) for position, text in enumerate(options)

@@ -68,7 +68,7 @@ def home_context(request, form=None, option_values=None) -> dict:
         option_values = form.data.getlist("options") if form is not None and form.data else []
     option_values = option_values + [""] * (DEFAULT_OPTION_FIELDS - len(option_values))
     return {
-        "form": form or PollCreateForm(),
+        "form": form or PollCreateForm(user=request.user),
         "option_values": option_values[:MAX_OPTIONS],
         "max_options": MAX_OPTIONS,
         "recent_polls": selectors.recent_public_polls(),
@@ -81,9 +81,13 @@ def home(request):
 
 
 def create_from_template(request):
-    """/create?template=<id>: the create form filled in from a template; a bare /create is
-    the home page's form."""
+    """/create?template=<id>: the create form filled in from a template; /create?circle=
+    <slug> with that circle chosen; a bare /create is the home page's form."""
     template_id = request.GET.get("template", "")
+    circle = request.GET.get("circle", "")[:90]
+    if not template_id and circle:
+        form = PollCreateForm(initial={"circle": circle}, user=request.user)
+        return render(request, "polls/home.html", home_context(request, form))
     if not template_id:
         return redirect(reverse("polls:home") + "#create")
     template = (
@@ -98,7 +102,8 @@ def create_from_template(request):
         "description": template.description,
         **template.form_settings,
     }
-    context = home_context(request, PollCreateForm(initial=initial), list(template.options))
+    form = PollCreateForm(initial={**initial, "circle": circle}, user=request.user)
+    context = home_context(request, form, list(template.options))
     context["template"] = template
     return render(request, "polls/home.html", context)
 
@@ -131,10 +136,12 @@ def create(request):
             status=400,
         )
 
-    form = PollCreateForm(payload)
+    form = PollCreateForm(payload, user=request.user)
     if not json_client and "add_option" in payload:
         # Without JavaScript, "Add option" posts the form back for one more empty field.
-        unbound = PollCreateForm(initial={name: payload.get(name) for name in form.fields})
+        unbound = PollCreateForm(
+            initial={name: payload.get(name) for name in form.fields}, user=request.user
+        )
         values = [*payload.getlist("options"), ""]
         return render(request, "polls/home.html", home_context(request, unbound, values))
     if not form.is_valid():
