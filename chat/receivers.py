@@ -5,6 +5,7 @@ from django.dispatch import receiver
 
 from chat import tasks
 from polls.events import (
+    AnonymousCommentPosted,
     CommentRemoved,
     PollCreated,
     PollUpdated,
@@ -21,7 +22,8 @@ def embed_poll(sender, event, **kwargs):
 
 
 @receiver(VoteAccepted.signal, dispatch_uid="chat.embed_comment")
-def embed_comment(sender, event: VoteAccepted, **kwargs):
+@receiver(AnonymousCommentPosted.signal, dispatch_uid="chat.embed_anonymous_comment")
+def embed_comment(sender, event: VoteAccepted | AnonymousCommentPosted, **kwargs):
     if event.comment.strip():
         tasks.queue_comment_embedding(event.ballot_id)
         tasks.queue_themes(event.poll.pk)

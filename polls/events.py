@@ -12,6 +12,10 @@ subscriber lives in its own app's receivers.py, connected in that app's AppConfi
     polls: push the tally, the comments (when one came with it), and "you voted" to the
     voter's own pages; notifications: the owner's vote batch, and the comment;
     chat: embed the comment.
+    In an anonymous poll it carries the voter only: ballot_id is None and comment empty.
+- AnonymousCommentPosted(poll, ballot_id, comment)
+    A comment came with a vote in an anonymous poll, announced apart from its voter.
+    polls: push the comments; notifications: the comment, from no one; chat: embed it.
 - VoteChanged(poll, ballot_id, voter_key, user_id, comment, comment_changed)
     A voter replaced their ballot (not a new vote: the ballot count is unchanged).
     polls: push the tally, the comments (when the comment changed), and the voter's own
@@ -58,12 +62,24 @@ class PollUpdated(Event):
 
 @dataclass(frozen=True)
 class VoteAccepted(Event):
-    """A ballot was recorded; comment is what the voter wrote (may be empty)."""
+    """A ballot was recorded; comment is what the voter wrote (may be empty).
+
+    In an anonymous poll the ballot stays out of it (ballot_id None, no comment).
+    """
+
+    poll: Poll
+    ballot_id: int | None
+    voter_key: str
+    user_id: int | None
+    comment: str
+
+
+@dataclass(frozen=True)
+class AnonymousCommentPosted(Event):
+    """A comment came with a ballot of an anonymous poll; who wrote it is not said."""
 
     poll: Poll
     ballot_id: int
-    voter_key: str
-    user_id: int | None
     comment: str
 
 

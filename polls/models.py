@@ -1,4 +1,5 @@
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -70,6 +71,10 @@ class Poll(models.Model):
     results_revealed = models.BooleanField(
         default=False, help_text="The owner shows the results to everyone now."
     )
+    anonymous = models.BooleanField(
+        default=False,
+        help_text="Ballots keep no trace of their voter; fixed once the poll has votes.",
+    )
     closes_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -106,6 +111,12 @@ class Poll(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["listed", "-created_at"], name="poll_listed_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(anonymous=True, vote_changes="allowed"),
+                name="poll_anonymous_votes_final",
+            ),
+        ]
 
     def __str__(self):
         return self.question
@@ -146,10 +157,21 @@ class Option(models.Model):
 
 
 class Ballot(models.Model):
-    """One voter's vote on one poll; its choices say which options it picked."""
+    """One voter's vote on one poll; its choices say which options it picked.
+
+    A ballot of an anonymous poll has no voter key, address, user or time of day: its
+    voter is known only to a VoterMark, which in turn holds no choice.
+    """
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
-    voter_key = models.CharField(max_length=80, help_text="Keyed hash of the browser or account.")
+    # NULL, not "": NULLs never collide in the one-per-voter constraint, so anonymous
+    # ballots need no exception to it.
+    voter_key = models.CharField(  # noqa: DJ001
+        max_length=80,
+        null=True,
+        blank=True,
+        help_text="Keyed hash of the browser or account; empty in an anonymous poll.",
+    )
     ip_key = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the address.")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -194,6 +216,32 @@ class BallotChoice(models.Model):
 
     def __str__(self):
         return f"Ballot {self.ballot_id} chose option {self.option_id}"
+
+
+class VoterMark(models.Model):
+    """This voter has voted in this anonymous poll: the only record of who voted there.
+
+    It names no option and no ballot, and nothing in it follows the order of votes: a
+    random key and no time, so no row can be lined up against the poll's ballots.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="voter_marks")
+    voter_key = models.CharField(max_length=80, help_text="Keyed hash of the browser or account.")
+    ip_key = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the address.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter_key"], name="mark_one_per_voter"),
+            models.UniqueConstraint(
+                fields=["poll", "ip_key"],
+                condition=~Q(ip_key=""),
+                name="mark_one_per_address",
+            ),
+        ]
+
+    def __str__(self):
+        return f"A voter of poll {self.poll_id}"
 
 
 class TallyShard(models.Model):

@@ -24,6 +24,8 @@ def viewer_state(
     ballot = selectors.voter_ballot(poll=poll, voter=voter)
     if your_vote is None and ballot is not None:
         your_vote = sorted(ballot.choices.values_list("option_id", flat=True))
+    elif your_vote is None and poll.anonymous:
+        your_vote = selectors.voter_choices(poll=poll, voter=voter)
     owner = selectors.is_poll_owner(poll=poll, voter=voter)
     tally = selectors.poll_tally(poll=poll, options=options)
     closed = poll.is_closed()

@@ -5,6 +5,7 @@ from django.dispatch import receiver
 
 from polls import live
 from polls.events import (
+    AnonymousCommentPosted,
     CommentRemoved,
     PollClosed,
     PollReopened,
@@ -38,6 +39,7 @@ def push_withdrawal(sender, event: VoteWithdrawn, **kwargs):
     live.announce_withdrawn(poll_id=event.poll.pk, voter_key=event.voter_key)
 
 
+@receiver(AnonymousCommentPosted.signal, dispatch_uid="polls.push_anonymous_comment")
 @receiver(CommentRemoved.signal, dispatch_uid="polls.push_comment_removed")
 def push_comments(sender, event: CommentRemoved, **kwargs):
     live.announce_comments_soon(event.poll.pk)

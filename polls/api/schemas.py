@@ -34,7 +34,7 @@ class Results(Schema):
 
 
 class VoteAccepted(Results):
-    your_vote: list[int]
+    your_vote: list[int] | None  # null in an anonymous poll: the choice is not kept
 
 
 class VoteRefused(ErrorBody):

@@ -5,6 +5,10 @@ A ballot is counted in one tally shard, chosen at random when it is cast and sto
 a change moves its option counts within that shard and a withdrawal takes them back out
 of it, so no shard ever goes below zero. A new vote is announced as VoteAccepted, a change
 as VoteChanged, a withdrawal as VoteWithdrawn (polls/events.py), once it commits.
+
+In an anonymous poll (polls/services/anonymous.py) the voter and the ballot are written
+apart, and nothing this module stores or announces holds both: the vote is announced
+without its ballot, and a comment with its ballot but without its voter.
 """
 
 import random
@@ -18,7 +22,13 @@ from django.utils import timezone
 from core.events import announce
 from core.security import keyed_hash
 from core.voters import Voter
-from polls.events import CommentRemoved, VoteAccepted, VoteChanged, VoteWithdrawn
+from polls.events import (
+    AnonymousCommentPosted,
+    CommentRemoved,
+    VoteAccepted,
+    VoteChanged,
+    VoteWithdrawn,
+)
 from polls.models import (
     TALLY_SHARDS,
     Ballot,
@@ -36,6 +46,7 @@ from polls.selectors import (
     results_visible,
     voter_choices,
 )
+from polls.services.anonymous import ballot_day, voter_mark, voter_marks_adopt_rotated_keys
 from polls.services.locks import lock_poll_against_close
 
 
@@ -56,6 +67,10 @@ class VoteOutcome:
     """What a vote came to, with the state the voter is shown beside it.
 
     Stored as data for an Idempotency-Key, so a retry is answered as the first try was.
+    In an anonymous poll your_vote is [] once the voter has voted (their choice is not
+    kept), and the record keeps neither it nor the tally: the tally as this vote left it,
+    next to the record's time, would show what the vote added. A replay there reads the
+    tally as it stands.
     """
 
     result: VoteResult
@@ -67,6 +82,8 @@ class VoteOutcome:
     replayed: bool = False
 
     def as_record(self) -> dict:
+        if self.poll.anonymous:
+            return {"results_visible": self.results_visible, "closed": self.closed}
         return {
             "your_vote": self.your_vote,
             "results_visible": self.results_visible,
@@ -76,15 +93,18 @@ class VoteOutcome:
 
     @classmethod
     def from_record(cls, *, poll: Poll, result: str, record: dict) -> "VoteOutcome":
-        tally = record["tally"]
+        if "tally" in record:
+            tally = Tally(
+                total_votes=record["tally"]["total_votes"],
+                options=[OptionTally(**option) for option in record["tally"]["options"]],
+            )
+        else:
+            tally = poll_tally(poll=poll)
         return cls(
             result=VoteResult(result),
             poll=poll,
-            tally=Tally(
-                total_votes=tally["total_votes"],
-                options=[OptionTally(**option) for option in tally["options"]],
-            ),
-            your_vote=record["your_vote"],
+            tally=tally,
+            your_vote=record.get("your_vote", [] if poll.anonymous else None),
             results_visible=record["results_visible"],
             closed=record["closed"],
             replayed=True,
@@ -94,6 +114,9 @@ class VoteOutcome:
 def _adopt_rotated_keys(*, poll: Poll, voter: Voter) -> None:
     """Move this voter's ballot from a key under HASH_KEY_FALLBACKS to the current one,
     before the unique constraints are asked: a rotated key must not mean a second vote."""
+    if poll.anonymous:
+        voter_marks_adopt_rotated_keys(poll=poll, voter=voter)
+        return
     old_keys = voter.keys[1:]
     if not old_keys:
         return
@@ -112,24 +135,24 @@ def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: 
     already voted.
 
     The unique constraints decide: a conflicting insert does nothing and returns no id
-    (one statement, where catching IntegrityError would need a savepoint around it).
+    (one statement, where catching IntegrityError would need a savepoint around it). In an
+    anonymous poll the voter's mark decides, and the ballot keeps nothing of them.
     """
+    if poll.anonymous:
+        if not voter_mark(poll=poll, voter=voter):
+            return None
+        voter_key, ip_key, user_id, cast_at = None, "", None, ballot_day()
+    else:
+        voter_key = voter.key
+        ip_key = voter.ip_key if poll.protection == Poll.Protection.TOKEN_IP else ""
+        user_id, cast_at = voter.user_id, timezone.now()
     shard = random.randrange(TALLY_SHARDS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Ballot._meta.db_table}"  # noqa: S608 - table name from the model
             " (poll_id, voter_key, ip_key, user_id, comment, comment_removed, shard, created_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
-            [
-                poll.pk,
-                voter.key,
-                voter.ip_key if poll.protection == Poll.Protection.TOKEN_IP else "",
-                voter.user_id,
-                comment,
-                False,
-                shard,
-                timezone.now(),
-            ],
+            [poll.pk, voter_key, ip_key, user_id, comment, False, shard, cast_at],
         )
         row = cursor.fetchone()
     if row is None:
@@ -267,11 +290,10 @@ def vote_cast(
                     result = VoteResult.CHANGED
                     change_id, comment_changed = changed
 
-        your_vote = (
-            sorted(option_ids)
-            if result in (VoteResult.ACCEPTED, VoteResult.CHANGED)
-            else voter_choices(poll=poll, voter=voter)
-        )
+        if result in (VoteResult.ACCEPTED, VoteResult.CHANGED):
+            your_vote = [] if poll.anonymous else sorted(option_ids)
+        else:
+            your_vote = voter_choices(poll=poll, voter=voter)
         outcome = VoteOutcome(
             result=result,
             poll=poll,
@@ -289,15 +311,7 @@ def vote_cast(
             record.record = outcome.as_record()
             record.save(update_fields=["outcome", "record"])
         if ballot_id is not None:
-            announce(
-                VoteAccepted(
-                    poll=poll,
-                    ballot_id=ballot_id,
-                    voter_key=voter.key,
-                    user_id=voter.user_id,
-                    comment=comment,
-                )
-            )
+            _announce_accepted(poll=poll, voter=voter, ballot_id=ballot_id, comment=comment)
         if result == VoteResult.CHANGED:
             announce(
                 VoteChanged(
@@ -310,6 +324,29 @@ def vote_cast(
                 )
             )
     return outcome
+
+
+def _announce_accepted(*, poll: Poll, voter: Voter, ballot_id: int, comment: str) -> None:
+    if not poll.anonymous:
+        announce(
+            VoteAccepted(
+                poll=poll,
+                ballot_id=ballot_id,
+                voter_key=voter.key,
+                user_id=voter.user_id,
+                comment=comment,
+            )
+        )
+        return
+    # Two events that share nothing but the poll: what listens to the voter never
+    # learns the ballot, and what listens to the comment never learns who wrote it.
+    announce(
+        VoteAccepted(
+            poll=poll, ballot_id=None, voter_key=voter.key, user_id=voter.user_id, comment=""
+        )
+    )
+    if comment.strip():
+        announce(AnonymousCommentPosted(poll=poll, ballot_id=ballot_id, comment=comment))
 
 
 def vote_withdraw(*, poll: Poll, voter: Voter) -> VoteOutcome:

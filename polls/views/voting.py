@@ -35,7 +35,9 @@ def vote_body(outcome: services.VoteOutcome) -> dict:
         closed=outcome.closed,
     )
     if outcome.result in SUCCESS:
-        return {**results_doc, "your_vote": outcome.your_vote or []}
+        # null in an anonymous poll: the vote is in, but no one keeps what it chose.
+        your_vote = None if outcome.poll.anonymous else outcome.your_vote or []
+        return {**results_doc, "your_vote": your_vote}
     body = error_body(outcome.result.value, VOTE_MESSAGES[outcome.result])
     body["results"] = results_doc
     return body
