@@ -7,6 +7,7 @@ from chat.events import QuestionAsked
 from circles.events import MemberLeft, MemberRemoved
 from notifications import services
 from polls.events import (
+    AnonymousCommentPosted,
     PollClosed,
     PollHidden,
     PollRestored,
@@ -25,6 +26,13 @@ def votes_arrived(sender, event: VoteAccepted, **kwargs):
 def comment_posted(sender, event: VoteAccepted, **kwargs):
     if event.comment.strip() and event.poll.allow_comments:
         services.comment_posted(poll=event.poll, comment=event.comment, author_id=event.user_id)
+
+
+@receiver(AnonymousCommentPosted.signal, dispatch_uid="notifications.anonymous_comment")
+def anonymous_comment_posted(sender, event: AnonymousCommentPosted, **kwargs):
+    """Its author is not known, not even to tell the owner's own comment apart."""
+    if event.poll.allow_comments:
+        services.comment_posted(poll=event.poll, comment=event.comment, author_id=None)
 
 
 @receiver(VoteChanged.signal, dispatch_uid="notifications.comment_changed")

@@ -9,7 +9,7 @@ from django.db.models import Q, Sum
 from circles.selectors import user_circle_ids
 from core.security import keyed_hash_candidates
 from core.voters import Voter
-from polls.models import Ballot, Option, Poll, TallyShard
+from polls.models import Ballot, Option, Poll, TallyShard, VoterMark
 from polls.search_index import poll_search_ids
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,13 @@ def voter_ballot(*, poll: Poll, voter: Voter) -> Ballot | None:
 
 
 def voter_choices(*, poll: Poll, voter: Voter) -> list[int] | None:
-    """Return the option ids this voter chose, or None if they have not voted."""
+    """Return the option ids this voter chose, or None if they have not voted.
+
+    In an anonymous poll nothing tells which ballot is theirs: [] once they have voted.
+    """
+    if poll.anonymous:
+        voted = VoterMark.objects.filter(poll=poll, voter_key__in=voter.keys).exists()
+        return [] if voted else None
     ballot = Ballot.objects.filter(poll=poll, voter_key__in=voter.keys).first()
     if ballot is None:
         return None
