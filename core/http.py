@@ -88,11 +88,14 @@ def _jsonable_scalar(value) -> str:
     return str(value)
 
 
-def read_payload(request, *, list_fields: tuple[str, ...] = ()) -> QueryDict:
+def read_payload(
+    request, *, list_fields: tuple[str, ...] = (), flag_fields: tuple[str, ...] = ()
+) -> QueryDict:
     """Return the body's fields as a QueryDict, whether it came as a form or as JSON.
 
     JSON values must be strings (or integers); the names in list_fields may also hold a
-    list of them. Anything else is refused naming the field at fault.
+    list of them, and those in flag_fields true or false (read as a checkbox's "on" or
+    "off"). Anything else is refused naming the field at fault.
     """
     if request.content_type == "application/json":
         try:
@@ -112,7 +115,9 @@ def read_payload(request, *, list_fields: tuple[str, ...] = ()) -> QueryDict:
             if value is None:
                 continue
             try:
-                if isinstance(value, list) and name in list_fields:
+                if isinstance(value, bool) and name in flag_fields:
+                    payload[name] = "on" if value else "off"
+                elif isinstance(value, list) and name in list_fields:
                     payload.setlist(name, [_jsonable_scalar(item) for item in value])
                 else:
                     payload[name] = _jsonable_scalar(value)

@@ -76,6 +76,18 @@ class OptionsField(forms.Field):
             seen.add(folded)
 
 
+class FlagInput(forms.CheckboxInput):
+    """A checkbox read as on ("on", "true", "1", JSON true) or off (anything else, or
+    absent): the edit form sends "off" ahead of it, so an unticked box is not left out."""
+
+    def value_from_datadict(self, data, files, name):
+        return str(data.get(name, "")).lower() in ("on", "true", "1")
+
+
+ANONYMOUS_VOTES_FINAL = "Votes in an anonymous poll are final: turn off vote changes."
+ANONYMITY_LOCKED = "Anonymous mode is fixed once votes arrive."
+
+
 def _choice_field(choices, initial, label):
     return forms.ChoiceField(
         choices=choices, initial=initial, required=False, label=label, widget=forms.RadioSelect
@@ -120,6 +132,12 @@ class PollCreateForm(forms.Form):
     )
     timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     circle = forms.CharField(required=False, max_length=90, label="Circle")
+    anonymous = forms.BooleanField(
+        required=False,
+        widget=FlagInput,
+        label="Anonymous",
+        help_text="Tally keeps that someone voted, never who chose what, not even for you.",
+    )
 
     settings_field_names = (
         "choice_type",
@@ -195,6 +213,9 @@ class PollCreateForm(forms.Form):
                     cleaned["closes_at"] = closes_at
                 else:
                     self.add_error("closes_at", "Pick a close time in the future.")
+        if cleaned.get("anonymous") and cleaned.get("vote_changes") == Poll.VoteChanges.ALLOWED:
+            # Changing a vote means finding it, and nothing leads from a voter to their ballot.
+            self.add_error("vote_changes", ANONYMOUS_VOTES_FINAL)
         return cleaned
 
     def close_time_allowed(self, closes_at: datetime) -> bool:
@@ -210,6 +231,7 @@ class PollCreateForm(forms.Form):
             "allow_comments": data["comments"] == "allowed",
             "listed": data["visibility"] == "listed",
             "vote_changes": data["vote_changes"],
+            "anonymous": data["anonymous"],
             "closes_at": data["closes_at"],
             "timezone_name": data["timezone"],
         }
@@ -231,7 +253,8 @@ class PollEditForm(PollCreateForm):
     """The owner's changes: the create form's rules, minus the settings votes depend on.
 
     Fields a client leaves out keep their current values (see current_data), so a JSON
-    client may send only what changes. Options can change only while the poll has no votes.
+    client may send only what changes. Options and anonymous mode can change only while
+    the poll has no votes.
     """
 
     choice_type = None
@@ -262,6 +285,7 @@ class PollEditForm(PollCreateForm):
                 "comments": "allowed" if poll.allow_comments else "off",
                 "visibility": "listed" if poll.listed else "unlisted",
                 "vote_changes": poll.vote_changes,
+                "anonymous": "on" if poll.anonymous else "off",
                 "closes_at": closes_at,
                 "timezone": poll.timezone,
             }
@@ -282,6 +306,12 @@ class PollEditForm(PollCreateForm):
         if self.locked and options != self.current_options:
             raise ValidationError(OPTIONS_LOCKED, code="locked")
         return options
+
+    def clean_anonymous(self):
+        anonymous = self.cleaned_data["anonymous"]
+        if self.locked and anonymous != self.poll.anonymous:
+            raise ValidationError(ANONYMITY_LOCKED, code="anonymity_locked")
+        return anonymous
 
     def close_time_allowed(self, closes_at: datetime) -> bool:
         # An unchanged close time stays, even once it has passed.

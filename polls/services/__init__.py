@@ -6,6 +6,7 @@ in its own app and is never called from here.
 """
 
 from polls.services.polls import (
+    AnonymityLocked,
     OptionsLocked,
     comment_remove,
     poll_claim_for_browser,
@@ -20,6 +21,7 @@ from polls.services.polls import (
 from polls.services.votes import VoteOutcome, VoteResult, vote_cast, vote_withdraw
 
 __all__ = [
+    "AnonymityLocked",
     "OptionsLocked",
     "VoteOutcome",
     "VoteResult",

@@ -138,6 +138,11 @@ class OptionsLocked(Exception):
     """The poll has votes, so its options can no longer change."""
 
 
+class AnonymityLocked(Exception):
+    """The poll has votes, so anonymous mode can no longer be switched on or off: its
+    ballots were written one way or the other."""
+
+
 def poll_update(
     *,
     poll: Poll,
@@ -150,10 +155,12 @@ def poll_update(
     timezone_name: str,
     options: list[str] | None = None,
     vote_changes: str | None = None,
+    anonymous: bool | None = None,
 ) -> Poll:
     """Change a poll's text and settings, and its options while it has no votes.
 
-    Raises OptionsLocked when options differ from the current ones and votes exist. The
+    Raises OptionsLocked when options differ from the current ones and votes exist, and
+    AnonymityLocked when anonymous mode would change once votes exist. The
     check waits for votes in flight, as a close does, so none slips in between. The row is
     re-read under its lock and only the fields that change are written, so a close or
     reopen that committed a moment before stays as it is.
@@ -167,6 +174,8 @@ def poll_update(
             if has_votes:
                 raise OptionsLocked
             _options_replace(poll=fresh, current=current, texts=options)
+        if anonymous is not None and anonymous != fresh.anonymous and has_votes:
+            raise AnonymityLocked
         wanted = {
             "question": question,
             "description": description,
@@ -178,6 +187,8 @@ def poll_update(
         }
         if vote_changes is not None:
             wanted["vote_changes"] = vote_changes
+        if anonymous is not None:
+            wanted["anonymous"] = anonymous
         if has_votes and question != fresh.question:
             wanted["question_edited"] = True
         changed = [name for name, value in wanted.items() if getattr(fresh, name) != value]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.http import BadRequest, is_json_request, json_error, read_payload, redirect_after_post
 from core.views import error_response
 from polls import selectors, services
-from polls.forms import MAX_OPTIONS, OPTIONS_LOCKED, PollEditForm
+from polls.forms import ANONYMITY_LOCKED, MAX_OPTIONS, OPTIONS_LOCKED, PollEditForm
 from polls.models import Ballot, Poll
 from polls.views.pages import is_owner, poll_context
 from polls.visibility import poll_or_404
@@ -80,6 +80,7 @@ def poll_document(poll: Poll) -> dict:
         "allow_comments": poll.allow_comments,
         "listed": poll.listed,
         "vote_changes": poll.vote_changes,
+        "anonymous": poll.anonymous,
         "results_revealed": poll.results_revealed,
         "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
         "timezone": poll.timezone,
@@ -100,7 +101,7 @@ def edit(request, poll):
     json_client = is_json_request(request)
     template = "polls/poll_edit.html#edit-form" if request.htmx else "polls/poll_edit.html"
     try:
-        payload = read_payload(request, list_fields=("options",))
+        payload = read_payload(request, list_fields=("options",), flag_fields=("anonymous",))
     except BadRequest as error:
         if json_client:
             return json_error(400, error.code, error.message, error.field)
@@ -122,6 +123,9 @@ def edit(request, poll):
         except services.OptionsLocked:  # the first vote arrived while the owner was editing
             form.locked = True
             form.add_error("options", OPTIONS_LOCKED)
+        except services.AnonymityLocked:
+            form.locked = True
+            form.add_error("anonymous", ANONYMITY_LOCKED)
     if not form.is_valid():
         if json_client:
             field, errors = next(iter(form.errors.as_data().items()))
