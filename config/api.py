@@ -18,6 +18,7 @@ from ninja.parser import Parser
 from accounts.api import api_auth
 from chat import api as chat_api
 from chat.search import search_polls
+from circles import api as circles_api
 from core.http import Refused, add_ratelimit_headers, json_error, ratelimit_headers
 from core.ratelimit import RateLimited
 from core.views import RETRY_AFTER_SECONDS
@@ -28,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Tally's polls for programs: create and manage polls, vote, read results and comments,
-ask a poll a question (streamed as server-sent events) and read your notifications.
+ask a poll a question (streamed as server-sent events), read your notifications, and list,
+create and read the members of your circles (private groups whose polls only members reach).
 
 **Authentication.** Send a personal token from `/accounts/tokens/` as
 `Authorization: Bearer <token>`, or an anonymous voter token (from `POST /voter-token`)
@@ -150,6 +152,7 @@ api.add_exception_handler(InterfaceError, unavailable)
 api.add_router("", polls_api.build_router(search=search_polls))
 api.add_router("", chat_api.router)
 api.add_router("", notifications_api.router)
+api.add_router("", circles_api.router)
 
 
 def unknown_route(request, rest=""):

@@ -10,6 +10,7 @@ from django.http import HttpResponse, QueryDict
 from django.urls import reverse
 from ninja import Header, Query, Router, Schema, Status
 
+from core.api_errors import refusals
 from core.http import Refused, note_ratelimit
 from core.ratelimit import ratelimit_hit
 from core.security import client_ip
@@ -28,7 +29,6 @@ from polls.api.schemas import (
     VoteIn,
     VoteRefused,
     VoterTokenOut,
-    refusals,
 )
 from polls.forms import TEXT_VALIDATORS, PollCreateForm, PollEditForm, VoteForm
 from polls.models import Ballot, Poll

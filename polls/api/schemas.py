@@ -4,17 +4,9 @@ from datetime import datetime
 
 from ninja import Schema
 
+from core.api_errors import ErrorBody
+
 # Schemas: the documents the pages' JSON already answers with.
-
-
-class ErrorDetail(Schema):
-    code: str
-    message: str
-    field: str | None = None
-
-
-class ErrorBody(Schema):
-    error: ErrorDetail
 
 
 class ResultOption(Schema):
@@ -122,8 +114,3 @@ class VoteIn(Schema):
     option: int | list[int] | None = None
     comment: str | None = None
     idempotency_key: str | None = None
-
-
-def refusals(*statuses: int) -> dict:
-    """Document the error body under each status an operation may refuse with."""
-    return dict.fromkeys({400, 401, 403, 404, 503, *statuses}, ErrorBody)

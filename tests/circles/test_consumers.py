@@ -1,7 +1,6 @@
 """The live tally socket of a circle's poll: members watch it move; a member who leaves or
 is removed gets nothing more on a socket they still hold open."""
 
-
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
