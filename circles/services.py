@@ -88,7 +88,11 @@ def circle_join(*, invite_code: str, user) -> tuple[Circle, bool]:
             raise INVITE_EXPIRED
         if circle.memberships.count() >= circle.max_members:
             raise CIRCLE_FULL
-        Membership.objects.create(circle=circle, user=user)
+        try:
+            with transaction.atomic():
+                Membership.objects.create(circle=circle, user=user)
+        except IntegrityError:  # the same user joining from two tabs at once
+            return circle, False
     return circle, True
 
 
