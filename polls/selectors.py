@@ -2,6 +2,8 @@
 
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
@@ -18,6 +20,18 @@ logger = logging.getLogger(__name__)
 # registered in their AppConfig.ready(): polls imports none of them. A section is given the
 # poll and whether this viewer may see its results; one that fails is left out.
 RESULTS_SECTIONS: dict[str, Callable[..., object]] = {}
+_shared_sections: ContextVar[dict | None] = ContextVar("shared_sections", default=None)
+
+
+@contextmanager
+def results_sections_shared():
+    """Compute each results section once per poll and visibility inside this block: the
+    answers to votes committed together describe one moment and may share them."""
+    token = _shared_sections.set({})
+    try:
+        yield
+    finally:
+        _shared_sections.reset(token)
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,11 @@ def poll_tally(*, poll: Poll, options: list[Option] | None = None) -> Tally:
         .annotate(total=Sum("count"))
         .values_list("option_id", "total")
     )
+    return tally_from_sums(options=options, sums=sums)
+
+
+def tally_from_sums(*, options: list[Option], sums: dict[int | None, int]) -> Tally:
+    """The tally from the summed shards: votes by option id, ballots under None."""
     ballots = sums.get(None) or 0
     return Tally(
         total_votes=ballots,
@@ -161,11 +180,18 @@ def results_json(*, poll: Poll, tally: Tally, visible: bool, closed: bool | None
             for option in tally.options
         ],
     }
+    shared = _shared_sections.get()
     for key, section in RESULTS_SECTIONS.items():
+        if shared is not None and (key, poll.pk, visible) in shared:
+            document[key] = shared[key, poll.pk, visible]
+            continue
         try:
             document[key] = section(poll=poll, visible=visible)
         except Exception:
             logger.exception("Results section %r failed for poll %s", key, poll.pk)
+            continue
+        if shared is not None:
+            shared[key, poll.pk, visible] = document[key]
     return document
 
 

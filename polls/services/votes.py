@@ -13,19 +13,15 @@ without its ballot, and a comment with its ballot but without its voter.
 
 import random
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core.events import announce
-from core.security import keyed_hash
 from core.voters import Voter
 from polls.events import (
-    AnonymousCommentPosted,
     CommentRemoved,
-    VoteAccepted,
     VoteChanged,
     VoteWithdrawn,
 )
@@ -48,18 +44,14 @@ from polls.selectors import (
 )
 from polls.services.anonymous import ballot_day, voter_mark, voter_marks_adopt_rotated_keys
 from polls.services.locks import lock_poll_against_close
-
-
-class VoteResult(StrEnum):
-    ACCEPTED = "accepted"
-    ALREADY_VOTED = "already_voted"
-    CLOSED = "closed"
-    LOGIN_REQUIRED = "login_required"
-    OPTIONS_CHANGED = "options_changed"
-    CHANGED = "changed"
-    WITHDRAWN = "withdrawn"
-    NOT_VOTED = "not_voted"
-    CHANGES_NOT_ALLOWED = "changes_not_allowed"
+from polls.services.vote_rules import (
+    VoteResult,
+    accepted_events,
+    ballot_ip_key,
+    idempotency_record_key,
+    recorded_choices,
+    written_result,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +72,24 @@ class VoteOutcome:
     results_visible: bool
     closed: bool
     replayed: bool = False
+
+    @classmethod
+    def decided(
+        cls, *, result: VoteResult, poll: Poll, voter: Voter, tally: Tally, your_vote
+    ) -> "VoteOutcome":
+        """The outcome with what the voter is shown beside it (the one visibility rule)."""
+        return cls(
+            result=result,
+            poll=poll,
+            tally=tally,
+            your_vote=your_vote,
+            results_visible=results_visible(
+                poll=poll,
+                has_voted=your_vote is not None,
+                is_owner=is_poll_owner(poll=poll, voter=voter),
+            ),
+            closed=poll.is_closed(),
+        )
 
     def as_record(self) -> dict:
         if self.poll.anonymous:
@@ -144,7 +154,7 @@ def _record_ballot(*, poll: Poll, voter: Voter, option_ids: list[int], comment: 
         voter_key, ip_key, user_id, cast_at = None, "", None, ballot_day()
     else:
         voter_key = voter.key
-        ip_key = voter.ip_key if poll.protection == Poll.Protection.TOKEN_IP else ""
+        ip_key = ballot_ip_key(poll=poll, voter=voter)
         user_id, cast_at = voter.user_id, timezone.now()
     shard = random.randrange(TALLY_SHARDS)
     with connection.cursor() as cursor:
@@ -258,7 +268,7 @@ def vote_cast(
     with transaction.atomic():
         record = None
         if idempotency_key:
-            record_key = keyed_hash(f"{poll.pk}:{voter.key}:{idempotency_key}", purpose="idem")
+            record_key = idempotency_record_key(poll=poll, voter=voter, key=idempotency_key)
             try:
                 with transaction.atomic():
                     record = IdempotentVote.objects.create(key=record_key, outcome="", record={})
@@ -281,7 +291,7 @@ def vote_cast(
             ballot_id = _record_ballot(
                 poll=poll, voter=voter, option_ids=option_ids, comment=comment
             )
-            result = VoteResult.ACCEPTED if ballot_id is not None else VoteResult.ALREADY_VOTED
+            result = written_result(poll=poll, recorded=ballot_id is not None)
             if ballot_id is None and poll.allows_vote_changes:
                 changed = _change_ballot(
                     poll=poll, voter=voter, option_ids=option_ids, comment=comment
@@ -291,27 +301,25 @@ def vote_cast(
                     change_id, comment_changed = changed
 
         if result in (VoteResult.ACCEPTED, VoteResult.CHANGED):
-            your_vote = [] if poll.anonymous else sorted(option_ids)
+            your_vote = recorded_choices(poll=poll, option_ids=option_ids)
         else:
             your_vote = voter_choices(poll=poll, voter=voter)
-        outcome = VoteOutcome(
+        outcome = VoteOutcome.decided(
             result=result,
             poll=poll,
+            voter=voter,
             tally=poll_tally(poll=poll, options=options),
             your_vote=your_vote,
-            results_visible=results_visible(
-                poll=poll,
-                has_voted=your_vote is not None,
-                is_owner=is_poll_owner(poll=poll, voter=voter),
-            ),
-            closed=poll.is_closed(),
         )
         if record is not None:
             record.outcome = result
             record.record = outcome.as_record()
             record.save(update_fields=["outcome", "record"])
         if ballot_id is not None:
-            _announce_accepted(poll=poll, voter=voter, ballot_id=ballot_id, comment=comment)
+            for event in accepted_events(
+                poll=poll, voter=voter, ballot_id=ballot_id, comment=comment
+            ):
+                announce(event)
         if result == VoteResult.CHANGED:
             announce(
                 VoteChanged(
@@ -324,29 +332,6 @@ def vote_cast(
                 )
             )
     return outcome
-
-
-def _announce_accepted(*, poll: Poll, voter: Voter, ballot_id: int, comment: str) -> None:
-    if not poll.anonymous:
-        announce(
-            VoteAccepted(
-                poll=poll,
-                ballot_id=ballot_id,
-                voter_key=voter.key,
-                user_id=voter.user_id,
-                comment=comment,
-            )
-        )
-        return
-    # Two events that share nothing but the poll: what listens to the voter never
-    # learns the ballot, and what listens to the comment never learns who wrote it.
-    announce(
-        VoteAccepted(
-            poll=poll, ballot_id=None, voter_key=voter.key, user_id=voter.user_id, comment=""
-        )
-    )
-    if comment.strip():
-        announce(AnonymousCommentPosted(poll=poll, ballot_id=ballot_id, comment=comment))
 
 
 def vote_withdraw(*, poll: Poll, voter: Voter) -> VoteOutcome:

@@ -4,13 +4,11 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from core.http import BadRequest, error_body, is_json_request, json_error, read_payload, see_other
-from core.ratelimit import ratelimit_hit
-from core.voters import voter_from_request
+from core.http import BadRequest, error_body, is_json_request, json_error, see_other
+from core.voters import Voter, voter_from_request
 from polls import selectors, services
-from polls.forms import VoteForm
 from polls.models import Poll
-from polls.services import VoteResult
+from polls.services import VoteResult, vote_rules
 from polls.views.pages import VOTE_MESSAGES, poll_context
 from polls.visibility import poll_or_404
 
@@ -45,37 +43,46 @@ def vote_body(outcome: services.VoteOutcome) -> dict:
 
 @require_POST
 def vote(request, code):
+    """Cast a vote. On PostgreSQL the fast route (polls/fast_vote/) answers most votes
+    before they get here, by the same rules (polls/services/vote_rules.py)."""
     poll = poll_or_404(request, code)
-    json_client = is_json_request(request)
     voter = voter_from_request(request)
-    options = list(poll.options.all())
-    ratelimit_hit(scope="vote-ip", ident=voter.ip)
-    ratelimit_hit(scope="vote-voter", ident=voter.rate_key)
-    try:
-        payload = read_payload(request, list_fields=("option",))
-        form = VoteForm(payload, poll=poll, options=options)
-        if not form.is_valid():
-            field, errors = next(iter(form.errors.items()))
-            raise BadRequest("invalid", errors[0], field)
-    except BadRequest as error:
-        if json_client:
-            return json_error(400, error.code, error.message, error.field)
-        context = poll_context(request, poll)
-        context["vote_error"] = error
-        context.update(kept_vote(request))
-        template = "polls/poll_detail.html#vote-panel" if request.htmx else "polls/poll_detail.html"
-        return render(request, template, context, status=400)
+    vote_rules.count_vote_request(voter)
+    return cast_and_answer(request, poll, voter)
 
+
+def cast_and_answer(request, poll: Poll, voter: Voter):
+    """Clean, cast and answer a vote whose rate limits are counted."""
+    options = list(poll.options.all())
+    try:
+        clean = vote_rules.clean_vote(request, poll=poll, options=options)
+    except BadRequest as error:
+        return answer_bad_vote(request, poll, error)
     outcome = services.vote_cast(
         poll=poll,
         voter=voter,
-        option_ids=form.cleaned_data["option"],
+        option_ids=clean.option_ids,
         options=options,
-        comment=form.cleaned_data.get("comment", ""),
-        idempotency_key=request.headers.get("Idempotency-Key")
-        or form.cleaned_data.get("idempotency_key", ""),
+        comment=clean.comment,
+        idempotency_key=clean.idempotency_key,
     )
-    created = outcome.result == VoteResult.ACCEPTED and json_client
+    return answer_vote(request, poll, outcome)
+
+
+def answer_bad_vote(request, poll: Poll, error: BadRequest):
+    """Answer a vote whose body is unusable: which field is wrong, the choice kept."""
+    if is_json_request(request):
+        return json_error(400, error.code, error.message, error.field)
+    context = poll_context(request, poll)
+    context["vote_error"] = error
+    context.update(kept_vote(request))
+    template = "polls/poll_detail.html#vote-panel" if request.htmx else "polls/poll_detail.html"
+    return render(request, template, context, status=400)
+
+
+def answer_vote(request, poll: Poll, outcome: services.VoteOutcome):
+    """Answer a cast vote: 201 for a JSON client's new vote, else as answer_outcome says."""
+    created = outcome.result == VoteResult.ACCEPTED and is_json_request(request)
     return answer_outcome(request, poll, outcome, status=201 if created else 200)
 
 
@@ -104,8 +111,7 @@ def withdraw(request, code):
     """Take back this browser's vote where the poll allows it (409 with the reason if not)."""
     poll = poll_or_404(request, code)
     voter = voter_from_request(request)
-    ratelimit_hit(scope="vote-ip", ident=voter.ip)
-    ratelimit_hit(scope="vote-voter", ident=voter.rate_key)
+    vote_rules.count_vote_request(voter)
     outcome = services.vote_withdraw(poll=poll, voter=voter)
     return answer_outcome(request, poll, outcome, status=200)
 
