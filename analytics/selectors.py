@@ -39,11 +39,12 @@ CHART_BOTTOM = 1
 CHART_TOP = 6
 
 
-def bucket_size(age: timedelta) -> tuple[int, str]:
-    """The bucket (seconds, truncation unit) that fits a poll of this age."""
+def bucket_size(age: timedelta, *, finest: int = 0) -> tuple[int, str]:
+    """The bucket (seconds, truncation unit) that fits a poll of this age, no finer than
+    `finest` seconds."""
     seconds = max(age.total_seconds(), 0)
     for size, unit in BUCKET_SIZES:
-        if seconds / size < MAX_BUCKETS:
+        if size >= finest and seconds / size < MAX_BUCKETS:
             return size, unit
     return BUCKET_SIZES[-1]
 
@@ -135,9 +136,10 @@ def votes_over_time(*, poll: Poll, now: datetime | None = None):
     """Ballots per bucket from the poll's creation to now, empty buckets included.
 
     The database counts per minute, hour or day; those few rows are folded into buckets.
+    An anonymous poll's ballots know only their day, so its buckets are days at least.
     """
     now = now or timezone.now()
-    size, unit = bucket_size(now - poll.created_at)
+    size, unit = bucket_size(now - poll.created_at, finest=86400 if poll.anonymous else 0)
     rows = (
         Ballot.objects.filter(poll=poll)
         .annotate(at=Trunc("created_at", unit, tzinfo=UTC))
@@ -264,9 +266,12 @@ async def results_csv_lines(*, poll: Poll) -> AsyncIterator[str]:
         yield csv_line(writer, [option.text, option.votes, f"{option.percentage:.1f}"])
     yield "\r\n"
     yield csv_line(writer, ["cast_at", "options", "comment"])
+    # An anonymous poll's rows are shuffled within each day: in the order they were cast,
+    # they would tell whoever saw who voted when what each of them chose.
+    order = ("created_at", "?") if poll.anonymous else ("created_at", "id")
     ballots = (
         Ballot.objects.filter(poll=poll)
-        .order_by("created_at", "id")
+        .order_by(*order)
         .values_list("id", "created_at", "comment", "comment_removed")
         .iterator(chunk_size=CSV_CHUNK_SIZE)
     )

@@ -12,6 +12,7 @@ from chat.models import Snippet
 from core.events import announce
 from polls.models import Ballot, Option, Poll
 from polls.selectors import visible_comments
+from polls.services.anonymous import ballot_day
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,13 @@ def comment_snippet_sync(*, ballot_id: int) -> int:
     )
     known = {(Snippet.Kind.COMMENT, ballot_id): digest}
     source = SnippetSource(Snippet.Kind.COMMENT, ballot_id, comment)
-    return _store(poll_id=poll_id, sources=[source], known=known)
+    stored = _store(poll_id=poll_id, sources=[source], known=known)
+    if Poll.objects.filter(pk=poll_id, anonymous=True).exists():
+        # Embedded moments after the vote: the time of day would date its ballot.
+        Snippet.objects.filter(kind=Snippet.Kind.COMMENT, source_id=ballot_id).update(
+            updated_at=ballot_day()
+        )
+    return stored
 
 
 def question_record(*, poll_id: int, question: str, asker_id: int | None) -> None:

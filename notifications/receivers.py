@@ -7,7 +7,6 @@ from chat.events import QuestionAsked
 from circles.events import MemberLeft, MemberRemoved
 from notifications import services
 from polls.events import (
-    AnonymousCommentPosted,
     PollClosed,
     PollHidden,
     PollRestored,
@@ -24,15 +23,10 @@ def votes_arrived(sender, event: VoteAccepted, **kwargs):
 
 @receiver(VoteAccepted.signal, dispatch_uid="notifications.comment_posted")
 def comment_posted(sender, event: VoteAccepted, **kwargs):
+    """Not in an anonymous poll (its events carry no comment): a notification quoting a
+    comment would keep the time of day of the ballot it came with."""
     if event.comment.strip() and event.poll.allow_comments:
         services.comment_posted(poll=event.poll, comment=event.comment, author_id=event.user_id)
-
-
-@receiver(AnonymousCommentPosted.signal, dispatch_uid="notifications.anonymous_comment")
-def anonymous_comment_posted(sender, event: AnonymousCommentPosted, **kwargs):
-    """Its author is not known, not even to tell the owner's own comment apart."""
-    if event.poll.allow_comments:
-        services.comment_posted(poll=event.poll, comment=event.comment, author_id=None)
 
 
 @receiver(VoteChanged.signal, dispatch_uid="notifications.comment_changed")

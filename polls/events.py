@@ -15,7 +15,8 @@ subscriber lives in its own app's receivers.py, connected in that app's AppConfi
     In an anonymous poll it carries the voter only: ballot_id is None and comment empty.
 - AnonymousCommentPosted(poll, ballot_id, comment)
     A comment came with a vote in an anonymous poll, announced apart from its voter.
-    polls: push the comments; notifications: the comment, from no one; chat: embed it.
+    polls: push the comments; chat: embed it. The bell is not told: a notification
+    quoting it would keep the time of day of its ballot.
 - VoteChanged(poll, ballot_id, voter_key, user_id, comment, comment_changed)
     A voter replaced their ballot (not a new vote: the ballot count is unchanged).
     polls: push the tally, the comments (when the comment changed), and the voter's own
@@ -35,7 +36,8 @@ subscriber lives in its own app's receivers.py, connected in that app's AppConfi
 - CommentRemoved(poll, ballot_id)
     polls: push the comments; chat: drop the comment from the answers' snippets.
 - PollHidden(poll, reason)
-    Moderators took the poll down. notifications: tell the owner why.
+    Moderators took the poll down. notifications: tell the owner why; polls: push the
+    state, which closes the open pages of everyone who may no longer reach the poll.
 - PollRestored(poll)
     Moderators put a hidden poll back. notifications: tell the owner.
 
