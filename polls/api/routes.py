@@ -30,7 +30,13 @@ from polls.api.schemas import (
     VoteRefused,
     VoterTokenOut,
 )
-from polls.forms import TEXT_VALIDATORS, PollCreateForm, PollEditForm, VoteForm
+from polls.forms import (
+    ANONYMITY_LOCKED,
+    TEXT_VALIDATORS,
+    PollCreateForm,
+    PollEditForm,
+    VoteForm,
+)
 from polls.models import Ballot, Poll
 from polls.views.voting import VOTE_STATUS, vote_body
 from polls.visibility import viewable_poll
@@ -126,6 +132,7 @@ def detail(request, poll: Poll) -> dict:
         "allow_comments": poll.allow_comments,
         "protection": poll.protection,
         "listed": poll.listed,
+        "anonymous": poll.anonymous,
         "closes_at": poll.closes_at,
         "timezone": poll.timezone,
         "is_owner": selectors.is_poll_owner(poll=poll, voter=voter_from_request(request)),
@@ -219,6 +226,9 @@ def poll_update(request, code: str, payload: PollEditIn):
         except services.OptionsLocked:  # the first vote arrived meanwhile
             form.locked = True
             form.add_error("options", "Options are locked once votes arrive.")
+        except services.AnonymityLocked:
+            form.locked = True
+            form.add_error("anonymous", ANONYMITY_LOCKED)
     if not form.is_valid():
         raise first_error(form)
     return detail(request, poll)

@@ -71,6 +71,7 @@ class PollDetail(PollSummary):
     allow_comments: bool
     protection: str
     listed: bool
+    anonymous: bool
     closes_at: datetime | None
     timezone: str
     is_owner: bool
@@ -98,6 +99,8 @@ class PollEditIn(Schema):
     visibility: str | None = None
     closes_at: str | None = None
     timezone: str | None = None
+    vote_changes: str | None = None
+    anonymous: bool | str | None = None  # true or "on"; fixed once the poll has votes
 
 
 class PollCreateIn(PollEditIn):
