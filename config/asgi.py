@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from core.outlets import OutletMiddleware  # noqa: E402
 from core.periodic import start_in_process  # noqa: E402
 from core.push import remember_server_loop  # noqa: E402
 from core.sockets import SocketCapMiddleware  # noqa: E402
@@ -22,8 +23,12 @@ application = remember_server_loop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": SocketCapMiddleware(
-                AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            "websocket": OutletMiddleware(
+                SocketCapMiddleware(
+                    AllowedHostsOriginValidator(
+                        AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                    )
+                )
             ),
         }
     )

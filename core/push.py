@@ -1,4 +1,4 @@
-"""Reaching the server's event loop and its channel layer from sync code.
+"""Reaching the server's event loop, and its channel layer, from sync code.
 
 Views run in worker threads, periodic tasks in a thread of their own and Celery tasks in
 a worker process. A push from any of them must land on the loop that owns the sockets:
@@ -38,20 +38,26 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
 
 def group_send_from_sync(group: str, event: dict) -> None:
     """Send event to a group from sync code, on the server's loop when there is one."""
+    run_from_sync(get_channel_layer().group_send, group, event)
+
+
+def run_from_sync(coroutine_function, /, *args) -> None:
+    """Run coroutine_function(*args) for sync code: started on the server's loop when there
+    is one (not awaited: failures are logged), else run to the end here."""
     loop = server_loop()
     if loop is None:
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        async_to_sync(coroutine_function)(*args)
         return
     # A fresh context: the calling thread's (asgiref's executor among it) must not leak
     # into the task on the server's loop.
-    loop.call_soon_threadsafe(_start_send, group, event, context=contextvars.Context())
+    loop.call_soon_threadsafe(_start, coroutine_function, args, context=contextvars.Context())
 
 
-def _start_send(group: str, event: dict) -> None:
-    task = asyncio.get_running_loop().create_task(get_channel_layer().group_send(group, event))
+def _start(coroutine_function, args: tuple) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine_function(*args))
     task.add_done_callback(_log_failure)
 
 
 def _log_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
-        logger.error("A push to the channel layer failed", exc_info=task.exception())
+        logger.error("A push from sync code failed", exc_info=task.exception())

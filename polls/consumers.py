@@ -1,37 +1,39 @@
 """The live sockets of polls: a poll page's tally, and the owner's "My polls" counts."""
 
 import asyncio
+import secrets
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
 from core.consumers import PushConsumer
+from core.outlets import Outlet
 from core.voters import voter_from_scope
-from polls import live, page_state, selectors, viewers
+from polls import fanout, frames, live, page_state, selectors, viewers
 from polls.models import Poll
 from polls.visibility import viewable_poll
 
 
 class PollTallyConsumer(PushConsumer):
-    """Relays a poll's live state to one page; what its viewer sees follows the one
-    visibility rule (polls.selectors), applied afresh to every push.
+    """Relays a poll's live state to one page.
 
-    Votes arrive as one shared tally push in two variants (with and without the numbers),
-    and each socket picks the variant for its viewer from the poll's visibility in that
-    push and what it knows of the viewer (owner; voted, kept up to date by the viewer's
-    own group). A change of state (close, reopen, edit, reveal) makes each socket render
-    the page's partials for its viewer from the database. A presenter page (?present=1)
-    gets the same partials without the vote form and the comments.
+    Its pushes come from this process's fan-out (polls.fanout), not the channel layer: the
+    tally and comments as frames shared by every socket of the poll, a change of state
+    (close, reopen, edit, reveal) or of this viewer's own vote as a snapshot of the page's
+    partials that this socket renders for its viewer. Who may still reach the poll and who
+    sees the numbers are decided afresh on every push. A presenter page (?present=1) gets
+    the same partials without the vote form and the comments.
     """
 
-    push_types = frozenset({"poll.tally", "poll.viewers", "poll.comments"})
+    channel_layer_alias = None  # every push arrives through the fan-out
     poll_id: int | None = None
     is_owner = False
+    is_staff = False
     has_voted = False
     present = False
     signed_in = False
     voter = None
-    voter_group_name: str | None = None
+    voter_tag: str | None = None
     heartbeat: asyncio.Task | None = None
     shown_version = 0
     shown_viewers: int | None = None
@@ -42,11 +44,11 @@ class PollTallyConsumer(PushConsumer):
             await self.close()  # before accept: the handshake is refused
             return
         self.poll_id = poll.pk
-        await self.join(live.poll_group(poll.pk))
-        if self.voter_group_name:
-            await self.join(self.voter_group_name)
+        self.socket_id = secrets.token_hex(8)
+        self.outlet = Outlet(scope=self.scope, send=self.send)
         await self.accept()
-        self.shown_viewers = await viewers.viewer_seen(poll.pk, self.channel_name)
+        fanout.hub().watch(poll.pk, self)
+        self.shown_viewers = await viewers.viewer_seen(poll.pk, self.socket_id)
         self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
         await self.send_snapshot()
         live.announce_viewers(poll.pk)  # the other pages learn of one more viewer
@@ -55,11 +57,11 @@ class PollTallyConsumer(PushConsumer):
     async def disconnect(self, code):
         if self.poll_id is None:
             return
+        fanout.hub().unwatch(self.poll_id, self)
         if self.heartbeat is not None:
             self.heartbeat.cancel()
-        await viewers.viewer_left(self.poll_id, self.channel_name)
+        await viewers.viewer_left(self.poll_id, self.socket_id)
         live.announce_viewers(self.poll_id)
-        await super().disconnect(code)
 
     async def keep_counted(self, consumer_task: asyncio.Task):
         """Refresh this socket's viewer entry while the consumer lives.
@@ -71,40 +73,15 @@ class PollTallyConsumer(PushConsumer):
             await asyncio.sleep(viewers.HEARTBEAT_INTERVAL)
             if consumer_task.done():
                 break
-            watching = await viewers.viewer_seen(self.poll_id, self.channel_name)
+            watching = await viewers.viewer_seen(self.poll_id, self.socket_id)
             if watching != self.shown_viewers:
                 # Someone left without a goodbye and their entry expired: update the pages.
                 live.announce_viewers(self.poll_id)
 
-    async def poll_tally(self, event):
-        if event["version"] <= self.shown_version:
-            return  # an older state, published late by another process
-        self.shown_version = event["version"]
-        visible = selectors.results_visible_in(
-            visibility=selectors.Visibility(*event["visibility"]),
-            has_voted=self.has_voted,
-            is_owner=self.is_owner,
+    def sees_results(self, visibility: selectors.Visibility) -> bool:
+        return selectors.results_visible_in(
+            visibility=visibility, has_voted=self.has_voted, is_owner=self.is_owner
         )
-        await self.send(text_data=event["visible"] if visible else event["hidden"])
-
-    async def poll_viewers(self, event):
-        self.shown_viewers = event["count"]
-        await self.send(text_data=event["html"])
-
-    async def poll_comments(self, event):
-        if not self.present:
-            await self.send(text_data=event["owner"] if self.is_owner else event["public"])
-
-    async def poll_state(self, event):
-        await self.send_snapshot()
-
-    async def voter_voted(self, event):
-        self.has_voted = True
-        await self.send_snapshot()
-
-    async def voter_withdrawn(self, event):
-        self.has_voted = False
-        await self.send_snapshot()
 
     def load_poll(self) -> Poll | None:
         """Find the poll and learn who this viewer is to it."""
@@ -112,15 +89,14 @@ class PollTallyConsumer(PushConsumer):
         self.voter = voter_from_scope(self.scope)
         user = self.scope.get("user")
         self.signed_in = bool(user is not None and user.is_authenticated)
-        poll = viewable_poll(
-            code=code, voter=self.voter, is_staff=bool(self.signed_in and user.is_staff)
-        )
+        self.is_staff = bool(self.signed_in and user.is_staff)
+        poll = viewable_poll(code=code, voter=self.voter, is_staff=self.is_staff)
         if poll is None:
             return None
         self.is_owner = selectors.is_poll_owner(poll=poll, voter=self.voter)
         self.has_voted = selectors.voter_has_voted(poll=poll, voter=self.voter)
         if self.voter.token or self.voter.user_id is not None:
-            self.voter_group_name = live.voter_group(poll.pk, self.voter.key)
+            self.voter_tag = live.voter_tag(self.voter.key)
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.present = query.get("present") == ["1"]
         return poll
@@ -130,11 +106,11 @@ class PollTallyConsumer(PushConsumer):
         if snapshot is not None:
             version, html = snapshot
             self.shown_version = max(self.shown_version, version)
-            await self.send(text_data=html + live.render_viewers(count=self.shown_viewers or 0))
+            await self.send(text_data=html + frames.render_viewers(count=self.shown_viewers or 0))
 
     def render_snapshot(self) -> tuple[int, str] | None:
         """The page's live partials as this viewer sees them now."""
-        version = live.tally_version()
+        version = frames.tally_version()
         poll = Poll.objects.filter(pk=self.poll_id).first()
         if poll is None:
             return None
@@ -143,7 +119,7 @@ class PollTallyConsumer(PushConsumer):
         context.update({"version": version, "present": self.present})
         if not self.present:
             context["comments"] = selectors.recent_comments(poll=poll)
-        return version, live.render_state(context)
+        return version, frames.render_state(context)
 
 
 class MyPollsConsumer(PushConsumer):

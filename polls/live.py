@@ -1,4 +1,4 @@
-"""Live tallies: coalesced pushes of the tally fragment to every open page of a poll.
+"""Live pages: coalesced pushes of a poll's tally, state, comments and viewer count.
 
 The viewer count travels the same way in its own small fragment, at most every
 VIEWERS_PUSH_INTERVAL seconds: tabs opening and closing must not cost a tally push each.
@@ -6,42 +6,32 @@ VIEWERS_PUSH_INTERVAL seconds: tabs opening and closing must not cost a tally pu
 A vote marks its poll dirty. Each server process runs one coalescer on its event loop; it
 pushes a dirty poll at most once per PUSH_INTERVAL window, and the window's slot is claimed
 in the shared cache, so all processes together send at most ~10 pushes a second per poll.
-The state is read after the mark is cleared, so the last vote is always in a later push.
+A push is published to every process (polls.fanout), which reads the state once after
+receiving it, so the last vote is always in a later push.
 """
 
 import asyncio
 import contextvars
+import functools
 import logging
 import time
 import weakref
 
-from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import push
 from core.cache import cache_call
 from core.db import in_worker_thread
 from core.security import keyed_hash
-from polls import selectors
+from polls import fanout, frames
 from polls.models import Poll
-from polls.viewers import viewer_count
 
 logger = logging.getLogger(__name__)
 
 PUSH_INTERVAL = 0.1
 PUSH_RETRY_DELAY = 0.5
 VIEWERS_PUSH_INTERVAL = 2.0
-TALLY_TEMPLATE = "polls/poll_detail.html#tally"
-COMMENTS_TEMPLATE = "polls/poll_detail.html#comments"
-STATE_TEMPLATE = "polls/poll_detail.html#live-state"
-VIEWERS_TEMPLATE = "polls/poll_detail.html#viewers"
-MY_COUNT_TEMPLATE = "polls/my_polls.html#my-count"
-
-
-def poll_group(poll_id: int) -> str:
-    return f"poll.{poll_id}"
 
 
 def owner_group(user_id: int) -> str:
@@ -49,76 +39,14 @@ def owner_group(user_id: int) -> str:
     return f"polls.owner.{user_id}"
 
 
-def voter_group(poll_id: int, voter_key: str) -> str:
-    return f"poll.{poll_id}.voter.{keyed_hash(voter_key, purpose='group')[:32]}"
-
-
-def tally_version() -> int:
-    """A version that grows with time: a state read later is never older."""
-    return time.time_ns() // 1000
-
-
-def render_tally(*, poll: Poll, visible: bool, version: int | None = None, tally=None) -> str:
-    """Render the tally fragment that the page, the htmx poll and the socket all share."""
-    return render_to_string(
-        TALLY_TEMPLATE,
-        {
-            "poll": poll,
-            "tally": tally or selectors.poll_tally(poll=poll),
-            "results_visible": visible,
-            "closed": poll.is_closed(),
-            "version": version or tally_version(),
-        },
-    )
-
-
-def render_viewers(*, count: int) -> str:
-    return render_to_string(VIEWERS_TEMPLATE, {"viewers": count})
-
-
-def tally_event(poll_id: int) -> dict | None:
-    """Read the poll once and render both variants: with and without the numbers."""
-    version = tally_version()
-    poll = Poll.objects.filter(pk=poll_id).first()
-    if poll is None:
-        return None
-    tally = selectors.poll_tally(poll=poll)
-    public = selectors.results_visible(poll=poll, has_voted=False, is_owner=False)
-    visible_html = render_tally(poll=poll, visible=True, version=version, tally=tally)
-    return {
-        "type": "poll.tally",
-        "version": version,
-        # Each socket decides from this, through the one visibility rule, which variant
-        # its viewer gets: what it knew at connect may no longer hold.
-        "visibility": selectors.Visibility.of(poll).as_list(),
-        "public": public,
-        "visible": visible_html,
-        "hidden": visible_html
-        if public
-        else render_tally(poll=poll, visible=False, version=version, tally=tally),
-        "owner": owner_count(poll=poll, total_votes=tally.total_votes),
-    }
-
-
-def owner_count(*, poll: Poll, total_votes: int) -> tuple[int, str] | None:
-    """The owner's "My polls" vote count for this poll, to send to their open tabs."""
-    if poll.owner_id is None:
-        return None
-    html = render_to_string(MY_COUNT_TEMPLATE, {"poll": poll, "count": total_votes})
-    return poll.owner_id, html
-
-
-def viewers_event(poll_id: int) -> dict:
-    count = viewer_count(poll_id)
-    return {"type": "poll.viewers", "count": count, "html": render_viewers(count=count)}
+def voter_tag(voter_key: str) -> str:
+    """How pushes name one voter's own pages of a poll, without naming the voter."""
+    return keyed_hash(voter_key, purpose="group")[:32]
 
 
 async def push_tally(poll_id: int) -> None:
-    event = await in_worker_thread(tally_event, poll_id)
-    if event is None:
-        return
-    owner = event.pop("owner")
-    await get_channel_layer().group_send(poll_group(poll_id), event)
+    await fanout.publish(poll_id, frames.TALLY)
+    owner = await in_worker_thread(frames.owner_count, poll_id)
     if owner is not None:
         owner_id, html = owner
         await get_channel_layer().group_send(
@@ -126,39 +54,9 @@ async def push_tally(poll_id: int) -> None:
         )
 
 
-def comments_event(poll_id: int) -> dict | None:
-    """The comments list once for viewers and once for the owner (with Remove buttons)."""
-    poll = Poll.objects.filter(pk=poll_id).first()
-    if poll is None:
-        return None
-    comments = selectors.recent_comments(poll=poll)
-    variants = {
-        audience: render_to_string(
-            COMMENTS_TEMPLATE, {"poll": poll, "comments": comments, "is_owner": audience == "owner"}
-        )
-        for audience in ("public", "owner")
-    }
-    return {"type": "poll.comments", **variants}
-
-
-async def push_comments(poll_id: int) -> None:
-    event = await in_worker_thread(comments_event, poll_id)
-    if event is not None:
-        await get_channel_layer().group_send(poll_group(poll_id), event)
-
-
-async def push_state(poll_id: int) -> None:
-    """Ask every socket of the poll to send its viewer the poll's state as it is now."""
-    await get_channel_layer().group_send(poll_group(poll_id), {"type": "poll.state"})
-
-
-def render_state(context: dict) -> str:
-    return render_to_string(STATE_TEMPLATE, context)
-
-
-async def push_viewers(poll_id: int) -> None:
-    event = await sync_to_async(viewers_event, thread_sensitive=False)(poll_id)
-    await get_channel_layer().group_send(poll_group(poll_id), event)
+push_state = functools.partial(fanout.publish, kind=frames.STATE)
+push_comments = functools.partial(fanout.publish, kind=frames.COMMENTS)
+push_viewers = functools.partial(fanout.publish, kind=frames.VIEWERS)
 
 
 class Coalescer:
@@ -277,15 +175,19 @@ def _announce_soon(poll_id: int, kind: str, push_now) -> None:
         # coalescer, or asgiref would take its executor for one that is busy.
         loop.call_soon_threadsafe(_mark_dirty, poll_id, kind, context=contextvars.Context())
     else:
-        async_to_sync(push_now)(poll_id)
+        push.run_from_sync(push_now, poll_id)
 
 
 def announce_voted(*, poll_id: int, voter_key: str) -> None:
     """Tell this voter's open pages that they voted (or changed their vote): they show it,
     and may now see the numbers."""
-    push.group_send_from_sync(voter_group(poll_id, voter_key), {"type": "voter.voted"})
+    _announce_to_voter(poll_id, voter_key)
 
 
 def announce_withdrawn(*, poll_id: int, voter_key: str) -> None:
     """Tell this voter's open pages that their vote is withdrawn: the form is back."""
-    push.group_send_from_sync(voter_group(poll_id, voter_key), {"type": "voter.withdrawn"})
+    _announce_to_voter(poll_id, voter_key)
+
+
+def _announce_to_voter(poll_id: int, voter_key: str) -> None:
+    push.run_from_sync(fanout.publish, poll_id, fanout.VOTER_KIND + voter_tag(voter_key))

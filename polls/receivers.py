@@ -8,6 +8,7 @@ from polls.events import (
     AnonymousCommentPosted,
     CommentRemoved,
     PollClosed,
+    PollHidden,
     PollReopened,
     PollUpdated,
     ResultsRevealed,
@@ -49,6 +50,7 @@ def push_comments(sender, event: CommentRemoved, **kwargs):
 @receiver(PollClosed.signal, dispatch_uid="polls.push_close")
 @receiver(PollReopened.signal, dispatch_uid="polls.push_reopen")
 @receiver(ResultsRevealed.signal, dispatch_uid="polls.push_reveal")
+@receiver(PollHidden.signal, dispatch_uid="polls.push_hide")
 def push_state(sender, event, **kwargs):
     live.announce_state_soon(event.poll.pk)
     live.announce_tally_soon(event.poll.pk)  # "My polls" follows the tally

@@ -11,7 +11,7 @@ from core.http import BadRequest, is_json_request, json_error, read_payload, red
 from core.ratelimit import ratelimit_hit
 from core.security import client_ip
 from core.voters import voter_from_request
-from polls import live, page_state, selectors, services
+from polls import frames, page_state, selectors, services
 from polls.forms import MAX_OPTIONS, PollCreateForm, VoteForm
 from polls.models import Poll
 from polls.services import VoteResult
@@ -41,7 +41,7 @@ def is_owner(request, poll: Poll) -> bool:
 def poll_context(request, poll: Poll, *, your_vote=None, message="") -> dict:
     """Everything the poll page and its fragments need to render for this browser."""
     options = list(poll.options.all())
-    version = live.tally_version()  # before the read: a later state always has a later one
+    version = frames.tally_version()  # before the read: a later state always has a later one
     context = page_state.viewer_state(
         poll=poll,
         voter=voter_from_request(request),
