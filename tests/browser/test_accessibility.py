@@ -17,6 +17,7 @@ from polls.models import Poll
 from tests.accounts.factories import UserFactory
 from tests.browser.test_bell import signed_in
 from tests.browser.test_live_tally import vote_in_page
+from tests.circles.factories import CircleFactory, circle_poll, member_of
 from tests.polls.factories import PollFactory, starter_templates
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -111,8 +112,12 @@ def site(live_daphne, browser_context):
         text="1 new vote on “Which lunch spot?”",
         poll=open_poll,
     )
+    circle = CircleFactory(name="Lunch crew", description="Where we eat.", user=owner)
+    member_of(circle)
+    circle_poll(circle, owner, question="Which lunch spot, crew?")
     return {
         "owner": owner,
+        "circle": circle,
         "open": open_poll,
         "closed": closed_poll,
         "voted": voted_poll,
@@ -159,6 +164,12 @@ def pages(site: dict) -> list[tuple[str, str, bool]]:
         ("notifications", "/notifications/", True),
         ("notification settings", "/notifications/settings", True),
         ("API tokens", "/accounts/tokens/", True),
+        ("circles", "/circles/", True),
+        ("new circle", "/circles/new", True),
+        ("circle", f"/circles/{site['circle'].slug}/", True),
+        ("create in a circle", f"/create?circle={site['circle'].slug}", True),
+        ("join (signed out)", f"/join/{site['circle'].invite_code}", False),
+        ("join (unknown invite)", "/join/no-such-invite", False),
         ("404", "/poll/nosuchpoll", False),
     ]
 
@@ -206,6 +217,12 @@ def test_every_page_has_no_serious_accessibility_violation(
     check("poll (changing the vote)", voter)
 
     check("stale token", stale_token_page(anonymous, url))
+
+    new_circle = owner.new_page()
+    new_circle.goto(f"{url}/circles/new")
+    new_circle.get_by_role("button", name="Create circle").click()
+    expect(new_circle.locator("[aria-invalid=true]").first).to_be_visible()
+    check("new circle (with errors)", new_circle)
 
     with capsys.disabled():
         print(f"\naxe-core at {width}px: serious/critical violations, focus-ring problems")
