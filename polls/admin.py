@@ -7,7 +7,7 @@ so a poll's fields are read-only here; hiding and restoring are actions, audited
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from polls.models import Ballot, Option, Poll, PollTemplate
+from polls.models import Ballot, Option, Poll, PollTemplate, VoterMark
 from polls.services.hiding import poll_hide, poll_restore
 
 
@@ -49,7 +49,14 @@ class PollAdmin(admin.ModelAdmin):
         "is_open",
         "hidden_at",
     ]
-    list_filter = [HiddenFilter, "listed", "protection", "results_visibility", "created_at"]
+    list_filter = [
+        HiddenFilter,
+        "listed",
+        "anonymous",
+        "protection",
+        "results_visibility",
+        "created_at",
+    ]
     search_fields = ["question", "description", "code", "owner__username"]
     date_hierarchy = "created_at"
     inlines = [OptionInline]
@@ -117,6 +124,26 @@ class BallotAdmin(admin.ModelAdmin):
     @admin.display(description="Comment")
     def short_comment(self, ballot):
         return ballot.comment[:80]
+
+
+@admin.register(VoterMark)
+class VoterMarkAdmin(admin.ModelAdmin):
+    """Who has voted in anonymous polls, as keyed hashes: how many per poll, never a choice."""
+
+    list_display = ["poll", "id"]
+    search_fields = ["poll__question", "poll__code"]
+    fields = ["poll", "voter_key", "ip_key"]
+    readonly_fields = fields
+    raw_id_fields = ["poll"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(PollTemplate)

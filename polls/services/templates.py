@@ -32,5 +32,6 @@ def template_from_poll(*, poll: Poll, user) -> PollTemplate:
             "protection": poll.protection,
             "visibility": "listed" if poll.listed else "unlisted",
             "vote_changes": poll.vote_changes,
+            "anonymous": "on" if poll.anonymous else "off",
         },
     )

@@ -1,9 +1,12 @@
 """Anonymous mode on the create and edit forms, the API, and the poll page: voters are told
 the poll is anonymous and, once they voted, that they did, never what they chose."""
 
+import re
+
 import pytest
 
 from polls.models import IdempotentVote, Poll
+from polls.services.templates import template_from_poll
 from tests.accounts.factories import UserFactory
 from tests.api.conftest import bearer
 from tests.helpers import open_browser, post_form, post_htmx, post_json, text
@@ -158,3 +161,21 @@ def test_the_owner_sees_comments_without_authors_or_times_of_day(signed_in, user
     assert "Hi there" in comments
     assert writer.username not in comments
     assert " ago</p>" not in comments
+
+
+def test_a_template_saved_from_an_anonymous_poll_starts_an_anonymous_one(signed_in, user):
+    poll = PollFactory(anonymous=True, owner=user)
+    template = template_from_poll(poll=poll, user=user)
+    page = text(signed_in.get(f"/create?template={template.pk}"))
+    assert re.search(r'name="anonymous"[^>]*\schecked', page)
+
+
+def test_staff_see_how_many_voted_in_the_admin_and_never_a_choice(db):
+    poll = PollFactory(anonymous=True)
+    post_json(open_browser(), f"/poll/{poll.code}/vote", {"option": first_option(poll)})
+    staff = UserFactory(username="staff-member")
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    page = open_browser(staff).get("/admin/polls/votermark/")
+    assert page.status_code == 200
+    assert "1 voter mark" in text(page)
