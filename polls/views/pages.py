@@ -125,7 +125,7 @@ def create(request):
     json_client = is_json_request(request)
     ratelimit_hit(scope="create-ip", ident=client_ip(request))
     try:
-        payload = read_payload(request, list_fields=("options",))
+        payload = read_payload(request, list_fields=("options",), flag_fields=("anonymous",))
     except BadRequest as error:
         if json_client:
             return json_error(400, error.code, error.message, error.field)
