@@ -1,10 +1,16 @@
-// The share page: copy the link or the embed code, and the system share sheet where the
-// browser has one. Without JavaScript the fields stay selectable and the buttons hidden.
+// The share page (and a circle's invite link): copy the link or the embed code, and the
+// system share sheet where the browser has one. Without JavaScript the fields stay
+// selectable and the buttons hidden. Copy buttons that htmx swaps in are set up too.
 (function () {
   "use strict";
 
-  document.querySelectorAll("[data-copy]").forEach(function (button) {
+  function setUpCopyButtons(root) {
+    root.querySelectorAll("[data-copy]:not([data-copy-ready])").forEach(setUpCopy);
+  }
+
+  function setUpCopy(button) {
     if (!navigator.clipboard) return;
+    button.dataset.copyReady = "";
     var field = document.querySelector(button.dataset.copy);
     var status = document.querySelector(button.dataset.copyStatus || "#copy-status");
     if (!field || !status) return;
@@ -28,6 +34,11 @@
         }
       );
     });
+  }
+
+  setUpCopyButtons(document);
+  document.addEventListener("htmx:load", function (event) {
+    setUpCopyButtons(event.target);
   });
 
   document.querySelectorAll("[data-share-url]").forEach(function (button) {

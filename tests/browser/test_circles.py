@@ -42,6 +42,10 @@ def test_a_circle_from_creation_to_a_live_vote(browser_context, live_daphne):
 
     admin.reload()
     expect(admin.locator("#members")).to_contain_text("bo")
+    admin.get_by_role("button", name="Make a new link").click()
+    expect(admin.locator("#invite-status")).to_contain_text("the old one no longer works")
+    expect(admin.get_by_label("Invite link")).not_to_have_value(invite)
+    expect(admin.get_by_role("button", name="Copy link")).to_be_visible()
     admin.get_by_role("link", name="New poll in this circle").click()
     expect(admin.get_by_label("Who can see it")).to_have_value("book-club")
     admin.get_by_label("Question").fill("Which book next?")
