@@ -6,6 +6,7 @@ written with no voter key, address, user or time of day (polls/services/votes.py
 same transaction, so a mark never exists without its ballot nor a ballot without its mark.
 """
 
+import random
 import uuid
 from datetime import UTC, datetime
 
@@ -44,6 +45,22 @@ def voter_marks_adopt_rotated_keys(*, poll: Poll, voter: Voter) -> None:
         VoterMark.objects.filter(poll=poll, ip_key__in=voter.ip_keys[1:]).update(
             ip_key=voter.ip_key
         )
+
+
+def voter_marks_shuffle(*, poll: Poll) -> None:
+    """Write the poll's marks again, in random order, as it closes with every vote in.
+
+    A table's rows are stored (and dumped) in the order they were written: read back
+    that way, the marks would line up with the ballots, stored in the order they were
+    cast. Rewritten, they keep no order once the space of the old rows is reused.
+    """
+    marks = list(VoterMark.objects.filter(poll=poll).values_list("voter_key", "ip_key"))
+    random.SystemRandom().shuffle(marks)
+    VoterMark.objects.filter(poll=poll).delete()
+    VoterMark.objects.bulk_create(
+        (VoterMark(poll=poll, voter_key=key, ip_key=ip_key) for key, ip_key in marks),
+        batch_size=1000,
+    )
 
 
 def ballot_day(now: datetime | None = None) -> datetime:

@@ -22,6 +22,7 @@ from polls.events import (
 )
 from polls.models import TALLY_SHARDS, Ballot, Option, Poll, TallyShard
 from polls.search_index import poll_search_sync
+from polls.services.anonymous import voter_marks_shuffle
 from polls.services.locks import lock_poll_exclusively
 
 
@@ -98,6 +99,8 @@ def poll_close(*, poll: Poll, closed_at: datetime | None = None, actor=None) -> 
         closed = Poll.objects.filter(pk=poll.pk, closed_at__isnull=True).update(closed_at=closed_at)
         if closed:
             poll.closed_at = closed_at
+            if poll.anonymous:
+                voter_marks_shuffle(poll=poll)
             poll_action_audit(actor, Action.CLOSE, poll)
             announce(PollClosed(poll=poll))
     poll.refresh_from_db(fields=["closed_at"])

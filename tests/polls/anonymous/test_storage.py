@@ -231,3 +231,26 @@ def test_the_marks_cannot_be_lined_up_with_the_ballots(voted_everywhere):
     # Nine voters: their marks in key order match the order they voted in one time in 9!.
     in_key_order = list(VoterMark.objects.order_by("pk").values_list("voter_key", flat=True))
     assert in_key_order != voted_everywhere["voting_order"]
+
+
+def _marks_in_storage_order(poll: Poll) -> list[str]:
+    quoted = connection.ops.quote_name(VoterMark._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT voter_key, poll_id FROM {quoted}")  # noqa: S608 - model table
+        return [key for key, poll_id in cursor.fetchall() if poll_id == poll.pk]
+
+
+def test_closing_rewrites_the_marks_in_random_order_and_they_still_refuse():
+    """Rows come back in the order they were written; at the close the marks are written
+    again shuffled, so even that order no longer follows the votes."""
+    poll = anonymous_poll()
+    voters = [browser(number) for number in range(1, 11)]
+    for voter in voters:
+        services.vote_cast(poll=poll, voter=voter, option_ids=option_ids(poll)[:1])
+    services.poll_close(poll=poll)
+    stored = _marks_in_storage_order(poll)
+    assert sorted(stored) == sorted(voter.key for voter in voters)
+    assert stored != [voter.key for voter in voters]  # equal one time in 10!
+    services.poll_reopen(poll=poll)
+    again = services.vote_cast(poll=poll, voter=voters[0], option_ids=option_ids(poll)[:1])
+    assert again.result == VoteResult.ALREADY_VOTED
