@@ -249,3 +249,10 @@ def test_a_json_client_creates_and_joins(admin):
     created = post_json(browser, "/circles/new", {"name": "API club", "max_members": "4"})
     assert created.status_code == 201
     assert json.loads(created.content)["url"] == "/circles/api-club/"
+
+
+def test_the_poll_and_share_pages_name_the_circle(circle, admin, private_poll):
+    browser = open_browser(admin)
+    assert f"Circle: {circle.name}" in text(browser.get(private_poll.get_absolute_url()))
+    share = text(browser.get(f"/poll/{private_poll.code}/share"))
+    assert "Only members of the circle" in share
