@@ -183,6 +183,9 @@ def member_remove(request, slug: str, user_id: int):
 @require_POST
 def leave(request, slug: str):
     circle, _membership = member_circle_or_404(request, slug)
-    services.circle_leave(circle=circle, user=request.user)
+    try:
+        services.circle_leave(circle=circle, user=request.user)
+    except services.CircleRefused as error:  # left in another tab a moment ago
+        return refusal(request, error)
     messages.info(request, f"You left {circle.name}.")
     return redirect_after_post(request, reverse("circles:list"), json={"left": slug})

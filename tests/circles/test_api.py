@@ -1,6 +1,8 @@
 """Circles in the JSON API: list, create and members, for token, session and anonymous
 clients; a circle's polls through the polls endpoints."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from circles.models import Circle
@@ -24,10 +26,16 @@ def test_a_token_lists_its_circles(circle, admin, member):
 
 
 def test_a_token_creates_a_circle(admin):
-    response = bearer(admin).post("/circles", {"name": "Team A", "max_members": 8})
+    response = bearer(admin).post(
+        "/circles",
+        {"name": "Team A", "max_members": 8, "invite_expires_at": "2999-01-01T09:30:00+02:00"},
+    )
     assert response.status_code == 201
     assert response.json()["url"] == "/circles/team-a/"
-    assert Circle.objects.get().memberships.get().user == admin
+    circle = Circle.objects.get()
+    assert circle.memberships.get().user == admin
+    assert circle.max_members == 8
+    assert circle.invite_expires_at == datetime(2999, 1, 1, 7, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
