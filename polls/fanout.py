@@ -16,6 +16,7 @@ set and go out together next, so a slow delivery coalesces instead of queueing.
 import asyncio
 import logging
 import weakref
+from collections import Counter
 from typing import Protocol
 
 import redis
@@ -68,6 +69,7 @@ class Hub:
 
     def __init__(self):
         self.sockets: dict[int, set[PollSocket]] = {}
+        self.voter_tags: dict[int, Counter[str]] = {}  # the voters behind each poll's sockets
         self.pending: dict[int, set[str]] = {}
         self.deliveries: dict[int, asyncio.Task] = {}
         self.pubsub = None
@@ -76,6 +78,7 @@ class Hub:
     def watch(self, poll_id: int, socket: PollSocket) -> None:
         first = poll_id not in self.sockets
         self.sockets.setdefault(poll_id, set()).add(socket)
+        self.voter_tags.setdefault(poll_id, Counter())[socket.voter_tag] += 1
         if first and settings.REDIS_URL:
             self._ensure_listener()
             if self.pubsub is not None:
@@ -83,11 +86,12 @@ class Hub:
 
     def unwatch(self, poll_id: int, socket: PollSocket) -> None:
         sockets = self.sockets.get(poll_id)
-        if sockets is None:
+        if sockets is None or socket not in sockets:
             return
-        sockets.discard(socket)
+        sockets.remove(socket)
+        self.voter_tags[poll_id][socket.voter_tag] -= 1
         if not sockets:
-            del self.sockets[poll_id]
+            del self.sockets[poll_id], self.voter_tags[poll_id]
             if self.pubsub is not None:
                 self._spawn(self.pubsub.unsubscribe(channel_of(poll_id)))
 
@@ -95,6 +99,8 @@ class Hub:
         """A push of this poll was published: deliver it to the local sockets, if any."""
         if poll_id not in self.sockets:
             return
+        if kind.startswith(VOTER_KIND) and not self.voter_tags[poll_id][kind[len(VOTER_KIND) :]]:
+            return  # a vote from a browser that has no page of the poll open here
         self.pending.setdefault(poll_id, set()).add(kind)
         if poll_id not in self.deliveries:
             task = asyncio.get_running_loop().create_task(self._deliver(poll_id))
