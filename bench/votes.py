@@ -64,6 +64,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="config.asgi:application",
         help="ASGI application daphne serves (config.asgi:application)",
     )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="votes through Django's view stack (FAST_VOTE=false), not the fast route",
+    )
     parser.add_argument("--database", default="tally_bench", help="database to (re)create")
     parser.add_argument(
         "--admin-dsn",
@@ -129,6 +134,7 @@ def server_env(args) -> dict[str, str]:
         CSRF_COOKIE_SECURE="false",
         SECURE_HSTS_SECONDS="0",
         RATELIMIT_ENABLE="false",
+        FAST_VOTE="false" if args.plain else "true",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )

@@ -217,9 +217,14 @@ def test_votes_racing_a_close_count_exactly_the_accepted_ones(
     live_daphne,
     csrf_token,
 ):
-    """Votes racing a close: every accepted vote is counted, every "closed" refusal is not."""
+    """Votes racing a close: every accepted vote is counted, every "closed" refusal is not.
+
+    The votes go in waves of 20 at once, so that whatever the speed of the vote path some
+    are in flight while the close waits for them and some arrive after it.
+    """
     voters = 200
     close_after = 50
+    wave, wave_seconds = 20, 0.2
     poll = PollFactory()
     option_ids = list(poll.options.values_list("id", flat=True))
     tokens = [new_voter_token() for _ in range(voters)]
@@ -233,6 +238,7 @@ def test_votes_racing_a_close_count_exactly_the_accepted_ones(
 
             async def send(index: int) -> httpx.Response:
                 nonlocal answered
+                await asyncio.sleep(wave_seconds * (index // wave))
                 try:
                     return await vote_request(
                         client,
