@@ -180,9 +180,14 @@ def member_remove(request, slug: str, user_id: int):
     return redirect_after_post(request, circle_url(circle))
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def leave(request, slug: str):
-    circle, _membership = member_circle_or_404(request, slug)
+    """GET: ask to confirm (what leaving costs); POST: leave."""
+    circle, membership = member_circle_or_404(request, slug)
+    if request.method != "POST":
+        context = circle_context(request, circle, membership)
+        context["last_member"] = len(context["members"]) == 1
+        return render(request, "circles/leave.html", context)
     try:
         services.circle_leave(circle=circle, user=request.user)
     except services.CircleRefused as error:  # left in another tab a moment ago

@@ -167,6 +167,7 @@ def pages(site: dict) -> list[tuple[str, str, bool]]:
         ("circles", "/circles/", True),
         ("new circle", "/circles/new", True),
         ("circle", f"/circles/{site['circle'].slug}/", True),
+        ("leave a circle", f"/circles/{site['circle'].slug}/leave", True),
         ("create in a circle", f"/create?circle={site['circle'].slug}", True),
         ("join (signed out)", f"/join/{site['circle'].invite_code}", False),
         ("join (unknown invite)", "/join/no-such-invite", False),

@@ -88,6 +88,7 @@ def test_circle_pages_fit_the_screen(browser_context, live_daphne, shots, viewpo
         ("circles", "/circles/"),
         ("circle-new", "/circles/new"),
         ("circle", f"/circles/{circle.slug}/"),
+        ("circle-leave", f"/circles/{circle.slug}/leave"),
         ("circle-poll-create", f"/create?circle={circle.slug}"),
     ):
         page.goto(f"{url}{path}")

@@ -168,6 +168,16 @@ def test_removal_revokes_access_at_once(circle, member, admin, private_poll):
     assert browser.get(private_poll.get_absolute_url()).status_code == 404
 
 
+def test_leaving_asks_first_and_warns_the_last_member(circle, member, admin):
+    page = text(open_browser(member).get(f"/circles/{circle.slug}/leave"))
+    assert "You will no longer see the circle" in page
+    assert "last member" not in page
+    circle.memberships.filter(user=member).delete()
+    assert "You are its last member" in text(
+        open_browser(admin).get(f"/circles/{circle.slug}/leave")
+    )
+
+
 def test_leaving_revokes_access_at_once(circle, member, private_poll):
     browser = open_browser(member)
     response = post_form(browser, f"/circles/{circle.slug}/leave", {})
@@ -180,6 +190,7 @@ def test_leaving_revokes_access_at_once(circle, member, private_poll):
 
 def test_non_members_get_404_from_every_circle_route(circle, outsider, admin):
     """The circle's page and actions do not confirm it exists to anyone outside it."""
+    assert open_browser(outsider).get(f"/circles/{circle.slug}/leave").status_code == 404
     paths = [
         circle_page(circle),
         f"/circles/{circle.slug}/leave",
