@@ -1,6 +1,5 @@
 """The live sockets of polls: a poll page's tally, and the owner's "My polls" counts."""
 
-import asyncio
 import secrets
 from urllib.parse import parse_qs
 
@@ -34,7 +33,6 @@ class PollTallyConsumer(PushConsumer):
     signed_in = False
     voter = None
     voter_tag: str | None = None
-    heartbeat: asyncio.Task | None = None
     shown_version = 0
     shown_viewers: int | None = None
 
@@ -48,8 +46,7 @@ class PollTallyConsumer(PushConsumer):
         self.outlet = Outlet(scope=self.scope, send=self.send)
         await self.accept()
         fanout.hub().watch(poll.pk, self)
-        self.shown_viewers = await viewers.viewer_seen(poll.pk, self.socket_id)
-        self.heartbeat = asyncio.create_task(self.keep_counted(asyncio.current_task()))
+        self.shown_viewers = await viewers.viewers_seen(poll.pk, [self.socket_id])
         await self.send_snapshot()
         live.announce_viewers(poll.pk)  # the other pages learn of one more viewer
         live.push_at_close_time(poll)
@@ -57,26 +54,8 @@ class PollTallyConsumer(PushConsumer):
     async def disconnect(self, code):
         if self.poll_id is None:
             return
-        fanout.hub().unwatch(self.poll_id, self)
-        if self.heartbeat is not None:
-            self.heartbeat.cancel()
         await viewers.viewer_left(self.poll_id, self.socket_id)
         live.announce_viewers(self.poll_id)
-
-    async def keep_counted(self, consumer_task: asyncio.Task):
-        """Refresh this socket's viewer entry while the consumer lives.
-
-        A server that kills a consumer (shutdown, close timeout) skips disconnect(); the
-        entry then expires on its own because the refreshing stops with the consumer.
-        """
-        while not consumer_task.done():
-            await asyncio.sleep(viewers.HEARTBEAT_INTERVAL)
-            if consumer_task.done():
-                break
-            watching = await viewers.viewer_seen(self.poll_id, self.socket_id)
-            if watching != self.shown_viewers:
-                # Someone left without a goodbye and their entry expired: update the pages.
-                live.announce_viewers(self.poll_id)
 
     def sees_results(self, visibility: selectors.Visibility) -> bool:
         return selectors.results_visible_in(

@@ -28,7 +28,7 @@ from core import push
 from core.db import in_worker_thread
 from core.outlets import Outlet
 from core.voters import Voter
-from polls import frames
+from polls import frames, viewers
 from polls.selectors import Visibility
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class PollSocket(Protocol):
     is_owner: bool
     present: bool
     voter_tag: str | None
+    socket_id: str
     shown_version: int
     shown_viewers: int | None
     outlet: Outlet
@@ -74,11 +75,17 @@ class Hub:
         self.deliveries: dict[int, asyncio.Task] = {}
         self.pubsub = None
         self.listener: asyncio.Task | None = None
+        self.heartbeat: asyncio.Task | None = None
 
     def watch(self, poll_id: int, socket: PollSocket) -> None:
+        """Deliver the poll's pushes to this socket until the task calling this (the socket's
+        consumer) ends, however it ends: a disconnect, or the server killing it."""
+        asyncio.current_task().add_done_callback(lambda _: self.unwatch(poll_id, socket))
         first = poll_id not in self.sockets
         self.sockets.setdefault(poll_id, set()).add(socket)
         self.voter_tags.setdefault(poll_id, Counter())[socket.voter_tag] += 1
+        if self.heartbeat is None or self.heartbeat.done():
+            self.heartbeat = asyncio.get_running_loop().create_task(self._keep_counted())
         if first and settings.REDIS_URL:
             self._ensure_listener()
             if self.pubsub is not None:
@@ -137,6 +144,20 @@ class Hub:
             if frames.STATE in kinds or f"{VOTER_KIND}{socket.voter_tag}" in kinds:
                 snapshots.append(socket.send_snapshot())
         await asyncio.gather(*snapshots)
+
+    async def _keep_counted(self) -> None:
+        """Refresh the viewer entries of this process's sockets, one call per poll.
+
+        A socket that ends leaves the registry, so its entry stops being refreshed and
+        expires on its own, even if it never said goodbye.
+        """
+        while self.sockets:
+            await asyncio.sleep(viewers.HEARTBEAT_INTERVAL)
+            for poll_id, sockets in list(self.sockets.items()):
+                watching = await viewers.viewers_seen(poll_id, [s.socket_id for s in sockets])
+                if any(s.shown_viewers != watching for s in sockets):
+                    # Someone left without a goodbye and their entry expired: update the pages.
+                    await publish(poll_id, frames.VIEWERS)
 
     # Redis: one subscriber connection per process, one channel per watched poll.
 

@@ -90,19 +90,19 @@ async def _guarded(call):
     return result
 
 
-async def viewer_seen(poll_id: int, channel: str) -> int | None:
-    """Count this socket as watching (again) for the next VIEWER_TTL seconds; return the
-    number of viewers now (None while the count is unknown)."""
-    now = time.time()
+async def viewers_seen(poll_id: int, sockets: list[str]) -> int | None:
+    """Count these sockets as watching (again) for the next VIEWER_TTL seconds, in one call;
+    return the number of viewers now (None while the count is unknown)."""
+    expiry = time.time() + VIEWER_TTL
     if not settings.REDIS_URL:
-        _local.setdefault(poll_id, {})[channel] = now + VIEWER_TTL
+        _local.setdefault(poll_id, {}).update(dict.fromkeys(sockets, expiry))
         return _local_count(poll_id)
 
     async def seen():
         async with _async_client().pipeline(transaction=False) as pipe:
-            pipe.zadd(_key(poll_id), {channel: now + VIEWER_TTL})
+            pipe.zadd(_key(poll_id), dict.fromkeys(sockets, expiry))
             pipe.expire(_key(poll_id), VIEWER_TTL)
-            pipe.zremrangebyscore(_key(poll_id), "-inf", now)
+            pipe.zremrangebyscore(_key(poll_id), "-inf", expiry - VIEWER_TTL)
             pipe.zcard(_key(poll_id))
             return (await pipe.execute())[-1]
 
