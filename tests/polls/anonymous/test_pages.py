@@ -5,10 +5,11 @@ import re
 
 import pytest
 
+from polls import services
 from polls.models import IdempotentVote, Poll
 from polls.services.templates import template_from_poll
 from tests.accounts.factories import UserFactory
-from tests.api.conftest import bearer
+from tests.api.conftest import Program, bearer
 from tests.helpers import open_browser, post_form, post_htmx, post_json, text
 from tests.polls.factories import PollFactory
 
@@ -179,3 +180,35 @@ def test_staff_see_how_many_voted_in_the_admin_and_never_a_choice(db):
     page = open_browser(staff).get("/admin/polls/votermark/")
     assert page.status_code == 200
     assert "1 voter mark" in text(page)
+
+
+def test_the_api_vote_answers_your_vote_null_and_409_again(db):
+    poll = PollFactory(anonymous=True)
+    token = Program(headers={}).post("/voter-token").json()["voter_token"]
+    program = Program(headers={"X-Voter-Token": token})
+    first = program.post(f"/polls/{poll.code}/vote", {"option": first_option(poll)})
+    assert first.status_code == 201
+    assert first.json()["your_vote"] is None
+    again = program.post(f"/polls/{poll.code}/vote", {"option": first_option(poll)})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "already_voted"
+
+
+def test_the_service_refuses_to_switch_a_poll_with_votes(db):
+    """Even past the form (a vote arriving mid-edit), the switch is refused."""
+    poll = PollFactory()
+    post_json(open_browser(), f"/poll/{poll.code}/vote", {"option": first_option(poll)})
+    with pytest.raises(services.AnonymityLocked):
+        services.poll_update(
+            poll=poll,
+            question=poll.question,
+            description="",
+            allow_comments=True,
+            listed=True,
+            results_visibility=poll.results_visibility,
+            closes_at=None,
+            timezone_name="UTC",
+            anonymous=True,
+        )
+    poll.refresh_from_db()
+    assert not poll.anonymous
