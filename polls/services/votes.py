@@ -314,7 +314,12 @@ def vote_cast(
         if record is not None:
             record.outcome = result
             record.record = outcome.as_record()
-            record.save(update_fields=["outcome", "record"])
+            fields = ["outcome", "record"]
+            if poll.anonymous:
+                # Its time of day would say when this voter voted; its purge needs the day.
+                record.created_at = ballot_day()
+                fields.append("created_at")
+            record.save(update_fields=fields)
         if ballot_id is not None:
             for event in accepted_events(
                 poll=poll, voter=voter, ballot_id=ballot_id, comment=comment

@@ -90,6 +90,8 @@ def test_an_idempotent_retry_answers_the_first_outcome_and_stores_no_choice():
     record = IdempotentVote.objects.get()
     assert record.outcome == VoteResult.ACCEPTED
     assert set(record.record) == {"results_visible", "closed"}
+    day = record.created_at.astimezone(UTC)
+    assert (day.hour, day.minute, day.second, day.microsecond) == (0, 0, 0, 0)
 
     replay = services.vote_cast(
         poll=poll, voter=browser(1), option_ids=[red], idempotency_key="retry-1"
