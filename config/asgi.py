@@ -15,6 +15,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.server import skip_twisted_form_parsing  # noqa: E402
 from core.outlets import OutletMiddleware  # noqa: E402
 from core.periodic import start_in_process  # noqa: E402
 from core.push import remember_server_loop  # noqa: E402
@@ -36,6 +37,8 @@ application = remember_server_loop(
         }
     )
 )
+
+skip_twisted_form_parsing()
 
 # The embedded default has no Celery beat: the server runs the periodic tasks itself.
 start_in_process()
