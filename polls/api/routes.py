@@ -38,6 +38,7 @@ from polls.forms import (
     VoteForm,
 )
 from polls.models import Ballot, Poll
+from polls.services import vote_rules
 from polls.views.voting import VOTE_STATUS, vote_body
 from polls.visibility import viewable_poll
 
@@ -287,8 +288,8 @@ def vote(
     answer's X-Voter-Token header carries a new one: send it on your next requests."""
     poll = poll_or_404(request, code)
     voter = voter_from_request(request)
-    hit(request, scope="vote-ip", ident=voter.ip)
-    hit(request, scope="vote-voter", ident=voter.rate_key)
+    for state in vote_rules.count_vote_request(voter):
+        note_ratelimit(request, state)
     options = list(poll.options.all())
     form = VoteForm(form_data(payload), poll=poll, options=options)
     if not form.is_valid():
