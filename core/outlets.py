@@ -57,6 +57,26 @@ def unsent_bytes(transport) -> int:
     return buffered + getattr(transport, "_tempDataLen", 0)
 
 
+def send_or_queue(transport, data: bytes) -> None:
+    """Send data at once when nothing waits before it, else queue it behind what waits.
+
+    Twisted would queue every write and send it once the socket is writable: two epoll
+    changes and a loop round per socket per frame. One send() usually takes it all.
+    """
+    sock = getattr(transport, "socket", None)  # a plain TCP transport (under TLS: none)
+    if sock is None or transport.disconnecting or unsent_bytes(transport):
+        transport.write(data)
+        return
+    try:
+        sent = sock.send(data)
+    except (BlockingIOError, InterruptedError):
+        sent = 0
+    except OSError:
+        return  # the connection is gone: Twisted finds out on its next read
+    if sent < len(data):
+        transport.write(data[sent:])
+
+
 class Outlet:
     """Where one socket's pushed frames go."""
 
@@ -75,7 +95,7 @@ class Outlet:
         if unsent_bytes(transport) > BACKLOG_LIMIT:
             transport.abortConnection()  # a close handshake would wait behind the backlog
         elif getattr(protocol, "_perMessageCompress", None) is None:
-            transport.write(frame.wire)
+            send_or_queue(transport, frame.wire)
         else:
             protocol.sendMessage(frame.payload)
 

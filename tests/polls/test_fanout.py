@@ -2,6 +2,7 @@
 of a poll, each socket's right to the poll checked afresh on every push."""
 
 import asyncio
+import socket
 
 import pytest
 import redis.asyncio
@@ -214,3 +215,26 @@ async def test_sockets_that_come_and_go_leave_no_watchers_or_subscriptions():
     await client.aclose()
     assert counts == [0, 0, 0]
     assert fanout.hub().listener is None
+
+
+def test_a_frame_is_sent_at_once_and_only_the_rest_waits_in_the_transport():
+    """With nothing queued, a frame goes out in one send; what the socket cannot take yet
+    waits in the transport's buffer, and later frames queue behind it."""
+    near, far = socket.socketpair()
+    near.setblocking(False)
+    try:
+        transport = Transport(reads=False)
+        transport.socket = near
+        outlets.send_or_queue(transport, b"first")
+        assert far.recv(100) == b"first"
+        assert outlets.unsent_bytes(transport) == 0
+
+        big = b"x" * (8 * 1024 * 1024)  # more than the kernel buffers take
+        outlets.send_or_queue(transport, big)
+        waiting = outlets.unsent_bytes(transport)
+        assert 0 < waiting < len(big)
+        outlets.send_or_queue(transport, b"last")
+        assert outlets.unsent_bytes(transport) == waiting + 4
+    finally:
+        near.close()
+        far.close()
