@@ -11,6 +11,7 @@ signed-in only or open to vote changes, a key rotation under way, an unusual bod
 """
 
 import asyncio
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from psycopg.conninfo import make_conninfo
 from core.db import in_worker_thread
 from core.events import deliver
 from core.http import BadRequest, is_json_request, json_error
+from core.middleware import is_outage
 from core.ratelimit import RateLimited
 from core.views import not_found, rate_limited, service_unavailable
 from core.voters import Voter, voter_from_request
@@ -32,6 +34,8 @@ from polls.selectors import results_sections_shared, tally_from_sums
 from polls.services import VoteOutcome, vote_rules
 from polls.views import voting
 from polls.visibility import poll_or_404
+
+logger = logging.getLogger(__name__)
 
 VOTE_PATH = re.compile(r"^/poll/(?P<code>[A-Za-z0-9]{1,16})/vote$")
 BODY_MAX = 64 * 1024
@@ -130,6 +134,15 @@ class FastVoteRoute:
         request = self.stack.request(scope, body, voting.vote)
         if request is None or request.content_type not in FAST_CONTENT_TYPES:
             raise Delegate
+        try:
+            return await self.decide(request, code)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            logger.warning("Service unavailable for %s: %r", request.path, error)
+            return await self.finish(request, service_unavailable, request)
+
+    async def decide(self, request, code: str):
         known = await self.known_poll(code)
         if known is None or not takes_poll(known.poll):
             raise Delegate
