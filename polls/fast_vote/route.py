@@ -113,6 +113,7 @@ class FastVoteRoute:
         self.django_app = django_app
         self.stack = VoteStack()
         self.polls: dict[str, KnownPoll] = {}
+        self.loading: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future] = {}
         self.writers: dict[asyncio.AbstractEventLoop, GroupCommitWriter] = {}
 
     async def __call__(self, scope, receive, send):
@@ -195,13 +196,25 @@ class FastVoteRoute:
         return self.stack.response(request, await in_worker_thread(view, *args))
 
     async def known_poll(self, code: str, *, fresh: bool = False) -> KnownPoll | None:
+        """The poll as last read; read again when asked or when it is old, once for all
+        the votes that want it at that moment."""
         known = self.polls.get(code)
-        if fresh or known is None or time.monotonic() - known.loaded > POLL_CACHE_SECONDS:
-            known = await in_worker_thread(load_poll, code)
-            if len(self.polls) >= POLL_CACHE_MAX:
-                self.polls.clear()
-            if known is not None:
-                self.polls[code] = known
+        if (
+            not fresh
+            and known is not None
+            and time.monotonic() - known.loaded <= POLL_CACHE_SECONDS
+        ):
+            return known
+        key = (asyncio.get_running_loop(), code)
+        loading = self.loading.get(key)
+        if loading is None:
+            loading = self.loading[key] = asyncio.ensure_future(in_worker_thread(load_poll, code))
+            loading.add_done_callback(lambda _done: self.loading.pop(key, None))
+        known = await asyncio.shield(loading)
+        if len(self.polls) >= POLL_CACHE_MAX:
+            self.polls.clear()
+        if known is not None:
+            self.polls[code] = known
         return known
 
     async def close(self) -> None:
