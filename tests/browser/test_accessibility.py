@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from core.voters import Voter, new_voter_token
 from notifications.models import Kind
 from notifications.services import notification_create
 from polls import services
@@ -112,6 +113,15 @@ def site(live_daphne, browser_context):
         text="1 new vote on “Which lunch spot?”",
         poll=open_poll,
     )
+    anonymous_poll = PollFactory(
+        question="Honest feedback?", options=["Good", "Bad"], owner=owner, anonymous=True
+    )
+    services.vote_cast(
+        poll=anonymous_poll,
+        voter=Voter(token=new_voter_token(), ip="192.0.2.40"),
+        option_ids=[anonymous_poll.options.first().pk],
+        comment="Kept apart from my name",
+    )
     circle = CircleFactory(name="Lunch crew", description="Where we eat.", user=owner)
     member_of(circle)
     circle_poll(circle, owner, question="Which lunch spot, crew?")
@@ -121,6 +131,7 @@ def site(live_daphne, browser_context):
         "open": open_poll,
         "closed": closed_poll,
         "voted": voted_poll,
+        "anonymous": anonymous_poll,
         "template": starter_templates()[0],
     }
 
@@ -152,6 +163,7 @@ def pages(site: dict) -> list[tuple[str, str, bool]]:
         ("poll (open)", f"/poll/{code}", False),
         ("poll (closed)", f"/poll/{site['closed'].code}", False),
         ("poll (owner)", f"/poll/{code}", True),
+        ("anonymous poll (owner, with a comment)", f"/poll/{site['anonymous'].code}", True),
         ("share", f"/poll/{code}/share", True),
         ("presenter", f"/poll/{code}/present", True),
         ("search", "/search?q=lunch", False),
