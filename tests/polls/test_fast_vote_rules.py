@@ -37,6 +37,7 @@ class Case:
     raw_json: str | None = None
     headers: dict = field(default_factory=dict)
     kinds: tuple = KINDS
+    secure: bool = False  # sent over HTTPS, where CSRF also checks Origin and Referer
 
 
 CASES = [
@@ -63,6 +64,9 @@ CASES = [
         kinds=("json",),
     ),
     Case("comments off", body={"option": 0, "comment": "dropped"}, poll={"allow_comments": False}),
+    Case("over HTTPS from the site", secure=True, headers={"Origin": "https://testserver"}),
+    Case("over HTTPS from another site", secure=True, headers={"Origin": "https://evil.example"}),
+    Case("over HTTPS with no Origin or Referer", secure=True),
 ]
 
 
@@ -108,7 +112,8 @@ async def answer(app, case: Case, kind: str) -> dict:
     poll, ids = await sync_to_async(make_poll)(case)
     token = new_voter_token()
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    base_url = f"{'https' if case.secure else 'http'}://testserver"
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
         for _ in range(case.before):
             first = request_for(Case("first", headers=case.headers), kind, poll, ids, token)
             await client.post(first["url"], headers=first["headers"], content=first["content"])
