@@ -6,6 +6,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 
 from core.consumers import PushConsumer
+from core.db import in_worker_thread
 from core.outlets import Outlet
 from core.voters import voter_from_scope
 from polls import fanout, frames, live, page_state, selectors, viewers
@@ -37,7 +38,9 @@ class PollTallyConsumer(PushConsumer):
     shown_viewers: int | None = None
 
     async def connect(self):
-        poll = await database_sync_to_async(self.load_poll)()
+        # Not on the database thread, where it would wait behind every other socket's
+        # snapshot: a handshake left waiting for seconds is dropped by daphne.
+        poll = await in_worker_thread(self.load_poll)
         if poll is None:
             await self.close()  # before accept: the handshake is refused
             return
