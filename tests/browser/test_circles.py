@@ -90,6 +90,7 @@ def test_circle_pages_fit_the_screen(browser_context, live_daphne, shots, viewpo
         ("circle", f"/circles/{circle.slug}/"),
         ("circle-leave", f"/circles/{circle.slug}/leave"),
         ("circle-poll-create", f"/create?circle={circle.slug}"),
+        ("circle-poll", Poll.objects.get(circle=circle).get_absolute_url()),
     ):
         page.goto(f"{url}{path}")
         snap(page, shots, f"{name}-{label}")
