@@ -23,14 +23,19 @@ class PushConsumer(SocketConsumer):
 
     The event types in push_types carry rendered HTML and touch no database, so they are
     handled here directly: channels' dispatch would first hop to a database thread to tidy
-    connections, once per socket for every push.
+    connections, once per socket for every push. So are what a client sends (ignored) and
+    its goodbye: when thousands of pages close at once, their disconnects would otherwise
+    queue on that one thread until daphne kills them.
     """
 
     push_types: ClassVar[frozenset[str]] = frozenset()
+    client_types: ClassVar[frozenset[str]] = frozenset(
+        {"websocket.receive", "websocket.disconnect"}
+    )
     groups_joined: tuple[str, ...] = ()
 
     async def dispatch(self, message):
-        if message["type"] in self.push_types:
+        if message["type"] in self.push_types or message["type"] in self.client_types:
             await getattr(self, get_handler_name(message))(message)
         else:
             await super().dispatch(message)
