@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 
 from core.outlets import Frame
+from core.voters import Voter
 from polls import selectors
 from polls.models import Poll
 from polls.viewers import viewer_count
@@ -58,9 +59,12 @@ def render_state(context: dict) -> str:
 
 
 def owner_count(poll_id: int) -> tuple[int, str] | None:
-    """The owner's "My polls" vote count for this poll, to send to their open tabs."""
+    """The owner's "My polls" vote count for this poll, to send to their open tabs; none
+    for an owner who may no longer reach it (a circle's poll, after they left the circle)."""
     poll = Poll.objects.filter(pk=poll_id).first()
     if poll is None or poll.owner_id is None:
+        return None
+    if not poll_access(poll).admits(voter=Voter(token="", ip="", user_id=poll.owner_id)):
         return None
     total_votes = selectors.poll_tally(poll=poll).total_votes
     html = render_to_string(MY_COUNT_TEMPLATE, {"poll": poll, "count": total_votes})

@@ -9,6 +9,8 @@ from circles import services
 from config.asgi import application
 from core.voters import Voter
 from polls import services as poll_services
+from polls.frames import owner_count
+from tests.circles.factories import circle_poll
 from tests.helpers import receive_until, session_id
 from tests.polls.test_consumers import DEADLINE, total_votes
 
@@ -78,3 +80,11 @@ async def test_a_former_member_open_socket_gets_no_further_pushes(
     assert await tally_frames_until_quiet(leaving) == []
     await staying.disconnect()
     await leaving.disconnect()
+
+
+async def test_my_polls_counts_stop_for_an_owner_who_left(circle, member):
+    """An owner who left the circle gets no more vote counts of its poll on "My polls"."""
+    poll = await database_sync_to_async(circle_poll)(circle, member, question="Left behind")
+    assert await database_sync_to_async(owner_count)(poll.pk) is not None
+    await database_sync_to_async(services.circle_leave)(circle=circle, user=member)
+    assert await database_sync_to_async(owner_count)(poll.pk) is None
