@@ -193,3 +193,37 @@ async def test_connection_churn_returns_to_baseline(live_daphne):
     if connection.vendor == "postgresql":
         pool_size = settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
         assert await sync_to_async(database_sessions)() <= pool_size + 2
+
+
+async def test_server_drops_a_socket_that_never_reads(live_daphne):
+    """Once its unsent pushes pass the limit, the server drops a socket whose client has
+    stopped reading, instead of buffering for it without bound."""
+    options = [f"{index} " + "a long option label " * 9 for index in range(20)]
+    poll = await asyncio.to_thread(lambda: PollFactory(options=options))
+    poll.first_option_id = await asyncio.to_thread(lambda: poll.options.first().id)
+    stalled = socket.create_connection(("127.0.0.1", int(live_daphne.url.rsplit(":", 1)[1])))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(
+        (
+            f"GET /ws/poll/{poll.code}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ).encode()
+    )
+    try:
+        end = time.monotonic() + DEADLINE
+        dropped = False
+        rounds = 0
+        while not dropped and time.monotonic() < end:
+            await cast_votes(live_daphne, poll, 20, concurrency=4)
+            rounds += 1
+            server_side = [
+                c
+                for c in psutil.Process(live_daphne.process.pid).net_connections(kind="tcp")
+                if c.raddr and c.raddr.port == stalled.getsockname()[1]
+            ]
+            dropped = not any(c.status == psutil.CONN_ESTABLISHED for c in server_side)
+        assert dropped, "the server still holds the stalled socket"
+        assert rounds > 1, "dropped before any push could pile up: the handshake failed"
+    finally:
+        stalled.close()
