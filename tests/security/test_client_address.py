@@ -119,9 +119,17 @@ def test_shipped_commands_do_not_let_daphne_trust_any_forwarded_for():
     root = Path(__file__).resolve().parents[2]
     for name in ("Dockerfile", "docker-compose.yml", "README.md"):
         text = (root / name).read_text()
-        commands = [line for line in text.splitlines() if "daphne" in line and "asgi" in line]
+        commands = [
+            line
+            for line in text.splitlines()
+            if ("daphne" in line and "asgi" in line) or "manage.py serve" in line
+        ]
         assert commands, name
         assert not any("--proxy-headers" in line.split("#")[0] for line in commands), name
+    # `manage.py serve` starts the daphne processes itself, with no proxy-header switch.
+    serve = (root / "core/management/commands/serve.py").read_text()
+    assert "daphne" in serve
+    assert "--proxy-headers" not in serve
     compose = (root / "docker-compose.yml").read_text()
     assert "proxy_add_x_forwarded_for" not in compose
     assert "X-Forwarded-For $$remote_addr" in compose
