@@ -1,5 +1,6 @@
 """ASGI entry point: Django for HTTP, Channels consumers for WebSockets, on one port."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -42,3 +43,8 @@ skip_twisted_form_parsing()
 
 # The embedded default has no Celery beat: the server runs the periodic tasks itself.
 start_in_process()
+
+# Everything loaded so far lives as long as the process. Moved out of the collector's
+# reach, it is no longer walked by every full collection: those took tens of milliseconds
+# and made the slowest votes (p99) twice as slow at a thousand votes a second.
+gc.freeze()
