@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from audit.models import AuditEntry
+from core.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyModelAdmin):
     """Read-only: the log can be searched and filtered, never written, edited or pruned."""
 
     list_display = ["created_at", "actor_label", "action", "object_type", "object_label"]
@@ -12,12 +13,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["actor_label", "object_label", "object_id"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in AuditEntry._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -30,7 +30,6 @@ import json
 import math
 import multiprocessing
 import os
-import resource
 import secrets
 import shutil
 import signal
@@ -44,7 +43,10 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 import votes as stack
+
+from core.management.commands.serve import raise_open_files_limit
 
 PROJECT_DIR = stack.PROJECT_DIR
 VERSION_MARK = b'data-version="'
@@ -123,13 +125,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.rate <= 0:
         parser.error("--rate must be positive")
     return args
-
-
-def raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def now_us() -> int:
@@ -311,7 +306,7 @@ async def _worker(conn, port: int, code: str, first: int, count: int, batch: int
 
 def client_process(conn, port, code, first, count, batch, record) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    raise_nofile()
+    raise_open_files_limit()
     asyncio.run(_worker(conn, port, code, first, count, batch, record))
 
 
@@ -813,7 +808,7 @@ def report(args, fan: dict | None, idle: dict | None, nofile: int) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    nofile = raise_nofile()  # inherited by the servers and the client processes
+    nofile = raise_open_files_limit()  # inherited by the servers and the client processes
 
     def on_sigterm(signum, frame):
         raise KeyboardInterrupt

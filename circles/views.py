@@ -23,7 +23,7 @@ from core.http import (
     redirect_after_post,
     site_root,
 )
-from core.views import error_response
+from core.views import bad_request_response, error_response
 
 DETAIL = "circles/detail.html"
 
@@ -80,13 +80,7 @@ def circle_new(request):
     try:
         form = CircleCreateForm(read_payload(request))
     except BadRequest as error:
-        return error_response(
-            request,
-            status=400,
-            code=error.code,
-            message=error.message,
-            page="core/bad_request.html",
-        )
+        return bad_request_response(request, error)
     if not form.is_valid():
         if is_json_request(request):
             field, errors = next(iter(form.errors.items()))

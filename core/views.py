@@ -29,6 +29,15 @@ def error_response(request, *, status, code, message, page, retry_after=None):
     return response
 
 
+def bad_request_response(request, error):
+    """Answer a core.http.BadRequest in the client's terms, JSON naming the field at fault."""
+    if is_json_request(request):
+        return json_error(400, error.code, error.message, error.field)
+    return error_response(
+        request, status=400, code=error.code, message=error.message, page="core/bad_request.html"
+    )
+
+
 def not_found(request, exception=None):
     return error_response(
         request,

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from core.http import BadRequest, is_json_request, json_error, read_payload, redirect_after_post
 from core.ratelimit import ratelimit_hit
-from core.views import error_response
+from core.views import bad_request_response
 from core.voters import voter_from_request
 from moderation import services
 from moderation.forms import ReportForm
@@ -30,18 +30,10 @@ def report(request, code):
             field, errors = next(iter(form.errors.items()))
             raise BadRequest("invalid", errors[0], field)
     except BadRequest as error:
-        if is_json_request(request):
-            return json_error(400, error.code, error.message, error.field)
         if request.htmx:
             context = {"poll": poll, "report_form": form, "report_reasons": Reason.choices}
             return render(request, PANEL, context, status=400)
-        return error_response(
-            request,
-            status=400,
-            code=error.code,
-            message=error.message,
-            page="core/bad_request.html",
-        )
+        return bad_request_response(request, error)
     try:
         services.report_create(
             poll=poll,

@@ -7,6 +7,7 @@ so a poll's fields are read-only here; hiding and restoring are actions, audited
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from core.admin import ReadOnlyModelAdmin
 from polls.models import Ballot, Option, Poll, PollTemplate, VoterMark
 from polls.services.hiding import poll_hide, poll_restore
 
@@ -102,7 +103,7 @@ class PollAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ballot)
-class BallotAdmin(admin.ModelAdmin):
+class BallotAdmin(ReadOnlyModelAdmin):
     """Comments, for moderators to find; a ballot's voter is a keyed hash, never shown."""
 
     list_display = ["poll", "short_comment", "comment_removed", "created_at"]
@@ -112,22 +113,13 @@ class BallotAdmin(admin.ModelAdmin):
     readonly_fields = fields
     raw_id_fields = ["poll"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="Comment")
     def short_comment(self, ballot):
         return ballot.comment[:80]
 
 
 @admin.register(VoterMark)
-class VoterMarkAdmin(admin.ModelAdmin):
+class VoterMarkAdmin(ReadOnlyModelAdmin):
     """Who has voted in anonymous polls, as keyed hashes: how many per poll, never a choice."""
 
     list_display = ["poll", "id"]
@@ -135,15 +127,6 @@ class VoterMarkAdmin(admin.ModelAdmin):
     fields = ["poll", "voter_key", "ip_key"]
     readonly_fields = fields
     raw_id_fields = ["poll"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PollTemplate)

@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.http import BadRequest, is_json_request, json_error, read_payload, redirect_after_post
-from core.views import error_response
+from core.views import bad_request_response, error_response
 from polls import selectors, services
 from polls.forms import ANONYMITY_LOCKED, MAX_OPTIONS, OPTIONS_LOCKED, PollEditForm
 from polls.models import Ballot, Poll
@@ -210,15 +210,7 @@ def reveal(request, poll):
                 "invalid", "Send revealed=1 to show the results, 0 to hide.", "revealed"
             )
     except BadRequest as error:
-        if is_json_request(request):
-            return json_error(400, error.code, error.message, error.field)
-        return error_response(
-            request,
-            status=400,
-            code=error.code,
-            message=error.message,
-            page="core/bad_request.html",
-        )
+        return bad_request_response(request, error)
     revealed = value in ("1", "true")
     services.poll_reveal(poll=poll, revealed=revealed)
     message = (
