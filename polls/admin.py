@@ -44,6 +44,7 @@ class PollAdmin(admin.ModelAdmin):
         "question",
         "code",
         "owner",
+        "circle",
         "listed",
         "votes",
         "reports",
@@ -53,12 +54,13 @@ class PollAdmin(admin.ModelAdmin):
     list_filter = [
         HiddenFilter,
         "listed",
+        ("circle", admin.EmptyFieldListFilter),
         "anonymous",
         "protection",
         "results_visibility",
         "created_at",
     ]
-    search_fields = ["question", "description", "code", "owner__username"]
+    search_fields = ["question", "description", "code", "owner__username", "circle__name"]
     date_hierarchy = "created_at"
     inlines = [OptionInline]
     actions = ["hide_polls", "restore_polls"]
@@ -68,7 +70,7 @@ class PollAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("owner")
+            .select_related("owner", "circle")
             .annotate(ballot_count=Count("ballots", distinct=True))
             .annotate(report_count=Count("reports", distinct=True))
         )
