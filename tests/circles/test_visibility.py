@@ -20,11 +20,11 @@ from tests.accounts.factories import UserFactory
 from tests.circles.factories import circle_poll, member_of
 from tests.helpers import open_browser, post_form, session_id, text
 from tests.moderation.test_hidden_everywhere import (
-    BODY,
     SOCKETS,
     connects,
     fill,
     routes_with_a_poll_code,
+    status_of,
 )
 from tests.polls.factories import PollFactory
 
@@ -44,17 +44,6 @@ def outsiders(circle, admin):
         "removed member": removed,
         "staff": staff,
     }
-
-
-def status_of(browser, path: str) -> int:
-    status = browser.get(path).status_code
-    for method in ("post", "delete"):
-        if status != 405:
-            break
-        status = getattr(browser, method)(
-            path, BODY, content_type="application/json", HTTP_X_CSRFTOKEN=browser.csrf_token
-        ).status_code
-    return status
 
 
 @pytest.mark.parametrize("who", OUTSIDERS)

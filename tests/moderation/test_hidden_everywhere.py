@@ -42,6 +42,18 @@ def fill(route: str, code: str) -> str:
     return "/" + path
 
 
+def status_of(browser, path: str) -> int:
+    """The route's answer to GET, or to POST / DELETE where it takes only those."""
+    status = browser.get(path).status_code
+    for method in ("post", "delete"):
+        if status != 405:
+            break
+        status = getattr(browser, method)(
+            path, BODY, content_type="application/json", HTTP_X_CSRFTOKEN=browser.csrf_token
+        ).status_code
+    return status
+
+
 @pytest.fixture
 def hidden(user):
     poll = PollFactory(question="Which rumour is true?", owner=user)
@@ -62,14 +74,7 @@ def test_every_poll_route_answers_404_to_the_public(hidden):
     answers = {}
     for route in routes_with_a_poll_code():
         path = fill(route, hidden.code)
-        status = browser.get(path).status_code
-        for method in ("post", "delete"):
-            if status != 405:
-                break
-            status = getattr(browser, method)(
-                path, BODY, content_type="application/json", HTTP_X_CSRFTOKEN=browser.csrf_token
-            ).status_code
-        answers[path] = status
+        answers[path] = status_of(browser, path)
     assert {path: status for path, status in answers.items() if status != 404} == {}
 
 

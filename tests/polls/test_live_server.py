@@ -89,6 +89,20 @@ async def last_total(sock, expected: int, deadline: float = DEADLINE) -> int:
     return total
 
 
+def open_stalled_socket(server, poll) -> socket.socket:
+    """A poll socket opened by hand, with a tiny receive buffer, whose client never reads."""
+    stalled = socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(
+        (
+            f"GET /ws/poll/{poll.code}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ).encode()
+    )
+    return stalled
+
+
 def database_sessions() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -123,15 +137,7 @@ async def test_stalled_client_does_not_hold_back_others(live_daphne):
     """A socket that never reads does not stop the others reaching the true final tally."""
     poll = await asyncio.to_thread(make_poll)
     server = psutil.Process(live_daphne.process.pid)
-    stalled = socket.create_connection(("127.0.0.1", int(live_daphne.url.rsplit(":", 1)[1])))
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.sendall(
-        (
-            f"GET /ws/poll/{poll.code}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-        ).encode()
-    )
+    stalled = open_stalled_socket(live_daphne, poll)
     try:
         sockets = [await open_socket(live_daphne, poll) for _ in range(10)]
         seen = [-1] * len(sockets)
@@ -201,15 +207,7 @@ async def test_server_drops_a_socket_that_never_reads(live_daphne):
     options = [f"{index} " + "a long option label " * 9 for index in range(20)]
     poll = await asyncio.to_thread(lambda: PollFactory(options=options))
     poll.first_option_id = await asyncio.to_thread(lambda: poll.options.first().id)
-    stalled = socket.create_connection(("127.0.0.1", int(live_daphne.url.rsplit(":", 1)[1])))
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.sendall(
-        (
-            f"GET /ws/poll/{poll.code}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-        ).encode()
-    )
+    stalled = open_stalled_socket(live_daphne, poll)
     try:
         end = time.monotonic() + DEADLINE
         dropped = False
