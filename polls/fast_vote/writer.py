@@ -142,7 +142,6 @@ class BallotDraft:
 class Written:
     """What the batch found for one vote, for the rules to turn into its outcome."""
 
-    stale: bool  # the poll changed since the vote was decided: decide it again
     closed_at: datetime | None = None
     closes_at: datetime | None = None
     ballot_id: int | None = None
@@ -318,18 +317,21 @@ class GroupCommitWriter:
             for index, pending in enumerate(batch):
                 draft = pending.draft
                 fresh, closed_at, closes_at, ballot_id, replay = found[index]
-                written = Written(
-                    stale=not fresh,
-                    closed_at=closed_at,
-                    closes_at=closes_at,
-                    ballot_id=ballot_id,
-                    existing_choices=choices.get((draft.poll_id, draft.voter_key)),
-                    replay=records.get(draft.record_key) if replay else None,
-                    sums=sums[draft.poll_id],
+                if not fresh:  # the poll changed since the vote was decided: decide it again
+                    decided.append((pending, None))
+                    continue
+                outcome = pending.vote.decide(
+                    Written(
+                        closed_at=closed_at,
+                        closes_at=closes_at,
+                        ballot_id=ballot_id,
+                        existing_choices=choices.get((draft.poll_id, draft.voter_key)),
+                        replay=records.get(draft.record_key) if replay else None,
+                        sums=sums[draft.poll_id],
+                    )
                 )
-                outcome = pending.vote.decide(written) if fresh else None
                 decided.append((pending, outcome))
-                if outcome is not None and draft.record_key and not replay:
+                if draft.record_key and not replay:
                     stored.append(
                         (outcome.result.value, Jsonb(outcome.as_record()), draft.record_key)
                     )
