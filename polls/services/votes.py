@@ -20,11 +20,7 @@ from django.utils import timezone
 
 from core.events import announce
 from core.voters import Voter
-from polls.events import (
-    CommentRemoved,
-    VoteChanged,
-    VoteWithdrawn,
-)
+from polls.events import CommentRemoved, VoteChanged, VoteWithdrawn
 from polls.models import (
     TALLY_SHARDS,
     Ballot,
