@@ -90,11 +90,14 @@ def read_push(poll_id: int, kinds: frozenset[str]) -> Push | None:
     poll = Poll.objects.filter(pk=poll_id).first()
     if poll is None:
         return None
+    visibility = selectors.Visibility.of(poll)
     parts = {}
     if TALLY in kinds:
         tally = selectors.poll_tally(poll=poll)
         shown = Frame(render_tally(poll=poll, visible=True, version=version, tally=tally))
-        public = selectors.results_visible(poll=poll, has_voted=False, is_owner=False)
+        public = selectors.results_visible_in(
+            visibility=visibility, has_voted=False, is_owner=False
+        )
         hidden = (
             shown
             if public
@@ -116,7 +119,7 @@ def read_push(poll_id: int, kinds: frozenset[str]) -> Push | None:
         parts.update(viewers=count, viewers_frame=Frame(render_viewers(count=count)))
     return Push(
         access=poll_access(poll),
-        visibility=selectors.Visibility.of(poll),
+        visibility=visibility,
         version=version,
         **parts,
     )
