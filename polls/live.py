@@ -85,8 +85,8 @@ class Coalescer:
                 try:
                     await self.push(poll_id)
                 except Exception:
-                    # The channel layer is down (Redis): keep the poll dirty and try again
-                    # shortly, so open pages catch up once it is back.
+                    # Redis is down (the fan-out's publish, or the channel layer's): keep
+                    # the poll dirty and try again shortly, so open pages catch up later.
                     logger.exception("Could not push the %s of poll %s", self.name, poll_id)
                     self.dirty.add(poll_id)
                     await asyncio.sleep(PUSH_RETRY_DELAY)
