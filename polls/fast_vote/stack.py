@@ -49,10 +49,11 @@ class VoteStack:
         self.security = SecurityMiddleware(_no_view)
         self.csrf = _CsrfCheck(_no_view)
         self.voter_token = VoterTokenMiddleware(_no_view)
+        self.csp = CSPMiddleware(_no_view)
         # Response phases, outermost first, as settings.MIDDLEWARE orders them.
         self.responders = [
             self.security,
-            CSPMiddleware(_no_view),
+            self.csp,
             SessionMiddleware(_no_view),
             CommonMiddleware(_no_view),
             self.csrf,
@@ -74,7 +75,7 @@ class VoteStack:
             return None
         if self.security.process_request(request) is not None:
             return None
-        self.responders[1].process_request(request)  # the CSP nonce
+        self.csp.process_request(request)  # the nonce
         request.session = self.session_store(None)
         request.user = get_user(request)  # anonymous: there is no session to read
         request.htmx = HtmxDetails(request)
