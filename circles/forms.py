@@ -1,10 +1,11 @@
 """Input checks for creating a circle, shared by the pages and the JSON API."""
 
-import re
 from datetime import UTC, datetime
 
 from django import forms
 from django.utils import timezone
+
+from core.validators import TEXT_VALIDATORS
 
 INPUT_CLASS = (
     "mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 shadow-sm"
@@ -12,27 +13,16 @@ INPUT_CLASS = (
     " aria-[invalid=true]:border-rose-500"
 )
 MAX_MEMBERS_LIMIT = 1000
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def reject_unstorable_text(value: str) -> None:
-    """Refuse control characters and text that is not valid UTF-8 (lone surrogates)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise forms.ValidationError("Contains characters that are not valid text.") from None
-    if CONTROL_CHARACTERS.search(value):
-        raise forms.ValidationError("Contains control characters.")
 
 
 class CircleCreateForm(forms.Form):
     name = forms.CharField(
-        max_length=80, validators=[reject_unstorable_text], help_text="Up to 80 characters."
+        max_length=80, validators=TEXT_VALIDATORS, help_text="Up to 80 characters."
     )
     description = forms.CharField(
         max_length=1000,
         required=False,
-        validators=[reject_unstorable_text],
+        validators=TEXT_VALIDATORS,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     max_members = forms.IntegerField(

@@ -1,6 +1,5 @@
 """Input checks for creating, editing and voting, shared by the HTML, htmx and JSON paths."""
 
-import re
 import zoneinfo
 from datetime import UTC, datetime
 
@@ -10,32 +9,13 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from circles.selectors import member_circle, user_circles
+from core.validators import TEXT_VALIDATORS
 from polls.models import Poll
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 20
 OPTION_MAX_LENGTH = 200
 COMMENT_MAX_LENGTH = 1000
-
-
-def reject_unencodable(value: str) -> None:
-    """Refuse text that cannot be stored as UTF-8 (lone surrogates from JSON escapes)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("Contains characters that are not valid text.") from None
-
-
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def reject_control_characters(value: str) -> None:
-    # A regular expression, not a loop in Python: this runs on megabyte-long refused input too.
-    if CONTROL_CHARACTERS.search(value):
-        raise ValidationError("Contains control characters.")
-
-
-TEXT_VALIDATORS = [reject_unencodable, reject_control_characters]
 
 
 class OptionsWidget(forms.Widget):
