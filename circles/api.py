@@ -7,14 +7,14 @@ changes); a circle you are not in answers 404, as on the pages.
 from datetime import datetime
 
 from django.http import QueryDict
-from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from circles import selectors, services
 from circles.forms import CircleCreateForm
 from circles.models import Circle, Membership
+from circles.views import circle_url, invite_url
 from core.api_errors import refusals
-from core.http import Refused, site_root
+from core.http import Refused
 
 router = Router(tags=["circles"])
 
@@ -67,13 +67,12 @@ def signed_in_user(request):
 
 
 def circle_document(request, circle: Circle, *, members: int, role: str) -> dict:
-    invite = reverse("circles:join", kwargs={"invite": circle.invite_code})
     return {
         "slug": circle.slug,
         "name": circle.name,
         "description": circle.description,
-        "url": reverse("polls:circle", kwargs={"slug": circle.slug}),
-        "invite_url": site_root(request) + invite,
+        "url": circle_url(circle),
+        "invite_url": invite_url(request, circle),
         "invite_expires_at": circle.invite_expires_at,
         "max_members": circle.max_members,
         "members": members,
