@@ -66,6 +66,11 @@ def signed_in_user(request):
     return request.user
 
 
+def refused(error: services.CircleRefused) -> Refused:
+    """The circle services' refusal as the API's error body answers it."""
+    return Refused(error.status, error.code, error.message)
+
+
 def circle_document(request, circle: Circle, *, members: int, role: str) -> dict:
     return {
         "slug": circle.slug,
@@ -108,7 +113,7 @@ def circle_create(request, payload: CircleIn):
     try:
         circle = services.circle_create(user=user, **form.cleaned_data)
     except services.CircleRefused as error:
-        raise Refused(error.status, error.code, error.message) from None
+        raise refused(error) from None
     document = circle_document(request, circle, members=1, role=Membership.Role.ADMIN)
     return Status(201, document)
 
@@ -119,7 +124,7 @@ def member_list(request, slug: str):
     user = signed_in_user(request)
     found = selectors.member_circle(slug=slug, user=user)
     if found is None:
-        raise Refused(404, "not_found", "There is no circle here, or you are not in it.")
+        raise refused(services.NOT_FOUND)
     return {
         "items": [
             {
