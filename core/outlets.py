@@ -57,14 +57,17 @@ def unsent_bytes(transport) -> int:
     return buffered + getattr(transport, "_tempDataLen", 0)
 
 
-def send_or_queue(transport, data: bytes) -> None:
-    """Send data at once when nothing waits before it, else queue it behind what waits.
+def send_or_queue(transport, data: bytes, *, unsent: int | None = None) -> None:
+    """Send data at once when nothing waits before it, else queue it behind what waits
+    (unsent: unsent_bytes(transport), when the caller has just measured it).
 
     Twisted would queue every write and send it once the socket is writable: two epoll
     changes and a loop round per socket per frame. One send() usually takes it all.
     """
+    if unsent is None:
+        unsent = unsent_bytes(transport)
     sock = getattr(transport, "socket", None)  # a plain TCP transport (under TLS: none)
-    if sock is None or transport.disconnecting or unsent_bytes(transport):
+    if sock is None or transport.disconnecting or unsent:
         transport.write(data)
         return
     try:
@@ -92,10 +95,11 @@ class Outlet:
         if protocol.state != protocol.STATE_OPEN:
             return  # closing or closed: the disconnect event follows
         transport = protocol.transport
-        if unsent_bytes(transport) > BACKLOG_LIMIT:
+        unsent = unsent_bytes(transport)
+        if unsent > BACKLOG_LIMIT:
             transport.abortConnection()  # a close handshake would wait behind the backlog
         elif getattr(protocol, "_perMessageCompress", None) is None:
-            send_or_queue(transport, frame.wire)
+            send_or_queue(transport, frame.wire, unsent=unsent)
         else:
             protocol.sendMessage(frame.payload)
 
