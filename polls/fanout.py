@@ -125,6 +125,8 @@ class Hub:
 
     async def _push(self, poll_id: int, kinds: frozenset[str]) -> None:
         update = await in_worker_thread(frames.read_push, poll_id, kinds)
+        snapshot_all = frames.STATE in kinds
+        voters = {kind[len(VOTER_KIND) :] for kind in kinds if kind.startswith(VOTER_KIND)}
         snapshots = []
         for socket in list(self.sockets.get(poll_id, ())):
             if update is None or not update.access.admits(
@@ -141,7 +143,7 @@ class Hub:
             if update.viewers_frame is not None:
                 socket.shown_viewers = update.viewers
                 await socket.outlet.write(update.viewers_frame)
-            if frames.STATE in kinds or f"{VOTER_KIND}{socket.voter_tag}" in kinds:
+            if snapshot_all or socket.voter_tag in voters:
                 snapshots.append(socket.send_snapshot())
         await asyncio.gather(*snapshots)
 
