@@ -32,6 +32,7 @@ from polls.api.schemas import (
 )
 from polls.forms import (
     ANONYMITY_LOCKED,
+    OPTIONS_LOCKED,
     TEXT_VALIDATORS,
     PollCreateForm,
     PollEditForm,
@@ -226,7 +227,7 @@ def poll_update(request, code: str, payload: PollEditIn):
             services.poll_update(poll=poll, **form.service_arguments())
         except services.OptionsLocked:  # the first vote arrived meanwhile
             form.locked = True
-            form.add_error("options", "Options are locked once votes arrive.")
+            form.add_error("options", OPTIONS_LOCKED)
         except services.AnonymityLocked:
             form.locked = True
             form.add_error("anonymous", ANONYMITY_LOCKED)
