@@ -130,7 +130,7 @@ def voter_sees_results(*, poll: Poll, voter: Voter) -> bool:
 
 @dataclass(frozen=True)
 class Visibility:
-    """What of a poll decides who sees its numbers; small enough to travel in a push."""
+    """What of a poll decides who sees its numbers."""
 
     results_visibility: str
     closed: bool
@@ -139,9 +139,6 @@ class Visibility:
     @classmethod
     def of(cls, poll: Poll) -> "Visibility":
         return cls(poll.results_visibility, poll.is_closed(), poll.results_revealed)
-
-    def as_list(self) -> list:
-        return [self.results_visibility, self.closed, self.revealed]
 
 
 def results_visible(*, poll: Poll, has_voted: bool, is_owner: bool) -> bool:
